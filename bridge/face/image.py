@@ -1,0 +1,46 @@
+"""Reading face images: any common format, colour model and size, as RGB uint8."""
+
+from __future__ import annotations
+
+import os
+
+import cv2
+import numpy as np
+
+from bridge.errors import InputError
+
+MAX_PIXELS = 100_000_000  # 100 MP: decoding more would take GBs of memory
+
+
+def load_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file as an RGB uint8 array (H, W, 3)."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise InputError(f"image {path}", "file not found", "check the path")
+    if os.path.isdir(path):
+        raise InputError(f"image {path}", "is a directory, not an image file", "pass a JPEG or PNG file")
+    with open(path, "rb") as f:
+        data = f.read()
+    return decode_image(data, name=f"image {path}")
+
+
+def decode_image(data: bytes, name: str = "image") -> np.ndarray:
+    """Decode encoded image bytes (JPEG, PNG, WebP, BMP, TIFF…) to RGB uint8."""
+    if len(data) == 0:
+        raise InputError(name, "is empty (0 bytes)", "pass a JPEG or PNG photo of a face")
+    buf = np.frombuffer(data, np.uint8)
+    # IMREAD_COLOR honours EXIF orientation and turns grayscale into 3 channels.
+    bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise InputError(name, "cannot be decoded as an image (corrupt or unsupported format)",
+                         "pass a JPEG or PNG photo of a face")
+    h, w = bgr.shape[:2]
+    if h * w > MAX_PIXELS:
+        raise InputError(name, f"is {w}x{h} pixels, more than {MAX_PIXELS // 1_000_000} MP",
+                         "downscale it first")
+    raw = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    if raw is not None and raw.ndim == 3 and raw.shape[2] == 4 and raw.shape[:2] == bgr.shape[:2]:
+        # Transparent pixels would decode as black; show them on mid-grey instead.
+        alpha = raw[:, :, 3:4].astype(np.float32) / (65535.0 if raw.dtype == np.uint16 else 255.0)
+        bgr = (bgr.astype(np.float32) * alpha + 128.0 * (1.0 - alpha)).astype(np.uint8)
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
