@@ -156,11 +156,15 @@ def build_basis(neutral: np.ndarray) -> np.ndarray:
                                ("Right", T.EYE_RIGHT_UPPER, T.EYE_RIGHT_LOWER, T.IRIS_RIGHT)):
         gap, y_up = _lid_gap(p, up, lo)
         lid = _only(n, up[1:-1])
-        lid[iris] = 0.9  # the closing lid covers the iris: move it with the lid
         above = (y < y_up) * np.exp(-(((y_up - y) / 0.05) ** 2)) * 0.6
         above[up] = 0
         close = np.maximum(lid, above)
         B[arkit.INDEX[f"eyeBlink{side}"], :, 1] += close * gap * 0.95
+        # Points inside the opening (the iris) collapse onto the lower lid in proportion to
+        # their depth in the gap, so the closing lid covers them instead of pushing them out.
+        y_low = y_up + gap
+        frac = np.clip((y_low[iris] - y[iris]) / np.maximum(gap[iris], 1e-6), 0, 1)
+        B[arkit.INDEX[f"eyeBlink{side}"], iris, 1] += frac * gap[iris] * 0.95
         low = _only(n, lo[1:-1])
         B[arkit.INDEX[f"eyeBlink{side}"], :, 1] -= low * gap * 0.05
         B[arkit.INDEX[f"eyeSquint{side}"], :, 1] += -low * gap * 0.3 + lid * gap * 0.08

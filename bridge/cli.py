@@ -1,0 +1,100 @@
+"""The `facebridge` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+
+from bridge import __version__
+from bridge.errors import FacebridgeError, InputError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="facebridge", description="Face animation bridge for game engines.")
+    p.add_argument("--version", action="version", version=f"facebridge {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    a = sub.add_parser("animate", help="face image + speech -> animation.json (+ preview.mp4)",
+                       description="Animate a face image speaking an audio clip. Writes DIR/animation.json "
+                                   "(ARKit-52 blendshapes, head pose, 478 landmarks per frame) and, unless "
+                                   "--render none, DIR/preview.mp4 with the audio.")
+    a.add_argument("--image", required=True, help="face image (JPEG, PNG, …)")
+    a.add_argument("--audio", required=True, help="speech (WAV, FLAC, OGG; any rate, any channels)")
+    g = a.add_mutually_exclusive_group()
+    g.add_argument("--text", help="transcript of the audio (aligns phonemes exactly)")
+    g.add_argument("--text-file", help="file holding the transcript (UTF-8)")
+    a.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
+    a.add_argument("--render", choices=["warp", "none"], default="warp",
+                   help="preview renderer: warp (default) or none (motion only, fastest)")
+    a.add_argument("--seed", type=int, default=0, help="seed for idle motion (blinks, gaze, head)")
+    a.add_argument("--out", required=True, help="output directory")
+    a.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    a.add_argument("-v", "--verbose", action="store_true", help="log details")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command is None:
+        _parser().print_help()
+        return 2
+    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+                        format="facebridge: %(message)s")
+    try:
+        if args.command == "animate":
+            return _animate(args)
+    except FacebridgeError as e:
+        print(f"facebridge: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("facebridge: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("facebridge: error: out of memory (try a shorter clip or --render none)", file=sys.stderr)
+        return 1
+    return 2
+
+
+def _animate(args) -> int:
+    from bridge.pipeline import animate, read_text
+    from bridge.progress import Progress
+
+    t0 = time.monotonic()
+    text = read_text(args.text, args.text_file)
+    out = args.out
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise InputError(f"--out {out}", "exists and is not a directory", "pass a directory path")
+    progress = Progress(enabled=not args.quiet)
+    anim, audio = animate(args.image, args.audio, text=text, fps=args.fps, seed=args.seed,
+                          progress=progress,
+                          text_name=f"text file {args.text_file}" if args.text_file else "--text")
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"--out {out}", f"cannot create the directory ({e.strerror})",
+                         "pass a writable path") from None
+    from bridge.outputs.animation_file import write_animation
+
+    progress.stage("writing animation.json")
+    write_animation(os.path.join(out, "animation.json"), anim, progress=progress.update)
+    if args.render == "warp":
+        from bridge.outputs.video import write_video
+        from bridge.render.warp import WarpRenderer
+
+        progress.stage("rendering preview.mp4")
+        renderer = WarpRenderer(anim.avatar.image, anim.avatar.points)
+        n = anim.n_frames
+
+        def frames():
+            for f0 in range(0, n, 64):
+                for lm in anim.landmarks(f0, min(n, f0 + 64)):
+                    yield renderer.render(lm)
+
+        write_video(os.path.join(out, "preview.mp4"), frames(), n, anim.fps, anim.image_size,
+                    audio=audio.samples, progress=progress.update)
+    progress.done(f"wrote {out}: {anim.n_frames} frames ({anim.duration_s:.1f} s at {anim.fps:g} fps) "
+                  f"in {time.monotonic() - t0:.1f} s")
+    return 0

@@ -1,0 +1,110 @@
+"""Speaking: phones + loudness -> mouth and jaw blendshape tracks, with coarticulation.
+
+Each phone pulls every mouth shape towards its target with a dominance that decays with
+distance from the phone's centre; a frame's weight is the dominance-weighted mean of all
+nearby targets (Cohen & Massaro). Dominance reaches further ahead of a phone than behind
+it, and the whole track leads the sound, because visible articulation starts before the
+sound is heard. Bilabials then close the lips fully, using the rig's own lip-gap gradient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bridge.face import topology as T
+from bridge.motion import arkit, visemes
+from bridge.motion.rig import Rig
+from bridge.speech.frames import SpeechFrames
+
+LEAD_S = 0.05  # visible articulation leads the sound
+ANTICIPATION = 1.6  # dominance reaches this much further before a phone than after it
+REST_DOMINANCE = 0.05
+CHUNK = 2000  # frames evaluated at once (bounds memory on long audio)
+
+_MOUTH = np.array([arkit.INDEX[n] for n in visemes.MOUTH_SHAPES])
+_JAW = arkit.INDEX["jawOpen"]
+_CLOSE = arkit.INDEX["mouthClose"]
+
+
+def _phone_table(frames: SpeechFrames, decoded: bool):
+    phones = frames.phones
+    n = len(phones)
+    centre = np.array([(p.start_s + p.end_s) / 2 for p in phones])
+    half = np.array([(p.end_s - p.start_s) / 2 for p in phones])
+    targets = np.zeros((n, len(_MOUTH)))
+    dom = np.zeros(n)
+    names = []
+    for i, p in enumerate(phones):
+        name = p.phone
+        if decoded and name == "SIL":
+            # The phone loop sometimes calls quiet speech silence; loudness knows better.
+            fi = min(frames.n_frames - 1, int(centre[i] * frames.fps))
+            if frames.active[fi] and frames.level[fi] > 0.45:
+                name = "AH"
+        names.append(name)
+        for k, v in visemes.target(name).items():
+            targets[i, visemes.MOUTH_SHAPES.index(k)] = v
+        dom[i] = visemes.dominance(name) * (0.5 if name == "AH" and p.phone == "SIL" else 1.0)
+    return centre, half, targets, dom, names
+
+
+def speaking_tracks(frames: SpeechFrames, rig: Rig, decoded: bool = False,
+                    lead_s: float = LEAD_S) -> np.ndarray:
+    """(F, 52) weights; only the mouth and jaw shapes are non-zero."""
+    n = frames.n_frames
+    out = np.zeros((n, arkit.N), np.float32)
+    if not frames.phones:
+        return out
+    centre, half, targets, dom, names = _phone_table(frames, decoded)
+    width = half + 0.04
+    reach = 4.0 * width * ANTICIPATION
+    order = np.argsort(centre)
+    centre, width, targets, dom, reach = centre[order], width[order], targets[order], dom[order], reach[order]
+    names = [names[i] for i in order]
+    for f0 in range(0, n, CHUNK):
+        t = np.arange(f0, min(n, f0 + CHUNK)) / frames.fps + lead_s
+        lo = np.searchsorted(centre, t[0] - reach.max() - 1.0)
+        hi = np.searchsorted(centre, t[-1] + reach.max() + 1.0)
+        if hi <= lo:
+            continue
+        d = t[:, None] - centre[None, lo:hi]  # >0: after the phone's centre
+        w = width[None, lo:hi] * np.where(d < 0, ANTICIPATION, 1.0)
+        D = dom[None, lo:hi] * np.exp(-np.abs(d / w) ** 1.5)
+        vals = (D @ targets[lo:hi]) / (D.sum(1, keepdims=True) + REST_DOMINANCE)
+        out[f0:f0 + len(t), _MOUTH] = vals
+    # Loudness scales the jaw: shouted vowels open wider, murmured ones less.
+    t_idx = np.clip(np.round((np.arange(n) / frames.fps + lead_s) * frames.fps).astype(int), 0, n - 1)
+    level = frames.level[t_idx]
+    out[:, _JAW] *= np.clip(0.45 + 0.6 * level, 0.3, 1.3)
+    _close_bilabials(out, frames, rig, names, centre, width, lead_s)
+    out[:, _MOUTH] = _smooth(out[:, _MOUTH], sigma=0.6)
+    return np.clip(out, 0.0, 1.0)
+
+
+def _close_bilabials(out, frames, rig, names, centre, width, lead_s) -> None:
+    """/p b m/ must meet the lips whatever the jaw does: raise mouthClose until the rig's
+    inner-lip gap reaches zero at the phone's centre, easing in and out around it."""
+    gap_grad = rig.basis[:, T.INNER_LIP_BOTTOM, 1] - rig.basis[:, T.INNER_LIP_TOP, 1]
+    gap0 = rig.neutral[T.INNER_LIP_BOTTOM, 1] - rig.neutral[T.INNER_LIP_TOP, 1]
+    per_close = -gap_grad[_CLOSE]
+    if per_close <= 1e-9:
+        return
+    n = len(out)
+    for name, c, w in zip(names, centre, width):
+        if name not in visemes.BILABIALS:
+            continue
+        f_lo = max(0, int(np.floor((c - 2.5 * w - lead_s) * frames.fps)))
+        f_hi = min(n, int(np.ceil((c + 2.0 * w - lead_s) * frames.fps)) + 1)
+        for f in range(f_lo, f_hi):
+            t = f / frames.fps + lead_s
+            ease = float(np.exp(-((t - c) / (w * (ANTICIPATION if t < c else 1.0))) ** 2))
+            wf = out[f].astype(np.float64)
+            wf[_CLOSE] = 0.0
+            need = max(0.0, gap0 + float(gap_grad @ wf)) / per_close
+            out[f, _CLOSE] = max(out[f, _CLOSE], min(1.0, need) * ease)
+
+
+def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
+    from scipy.ndimage import gaussian_filter1d
+
+    return gaussian_filter1d(x, sigma=sigma, axis=0, mode="nearest")

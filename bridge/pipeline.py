@@ -1,0 +1,139 @@
+"""`animate`: face image + speech (+ transcript) -> per-frame motion, landmarks, preview.
+
+Stages run forward; each owns one step and hands plain arrays to the next:
+face -> speech -> motion (speaking + idle, one rig) -> outputs (file, preview).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bridge.errors import InputError
+from bridge.face import FaceFrame, detect_face, load_image
+from bridge.motion import arkit
+from bridge.motion.idle import Event, idle
+from bridge.motion.pose import apply_pose
+from bridge.motion.rig import Rig
+from bridge.motion.speaking import speaking_tracks
+from bridge.progress import Progress
+from bridge.speech import (Aligner, Audio, Phone, PhoneDecoder, envelope, load_audio,
+                           speech_frames, speech_segments)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Avatar:
+    """A face ready to animate: its image, the rig built on its neutral shape, its frame."""
+
+    image: np.ndarray  # RGB uint8
+    points: np.ndarray  # (478, 3) detected landmarks, pixels
+    frame: FaceFrame
+    rig: Rig
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        return self.image.shape[1], self.image.shape[0]
+
+    @staticmethod
+    def from_image(image: np.ndarray, name: str = "image") -> "Avatar":
+        face = detect_face(image, name=name)
+        frame = FaceFrame.from_points(face.points)
+        return Avatar(image=image, points=face.points, frame=frame,
+                      rig=Rig.from_neutral(frame.to_aligned(face.points)))
+
+
+@dataclass
+class Animation:
+    avatar: Avatar
+    fps: float
+    weights: np.ndarray  # (F, 52)
+    head_pose: np.ndarray  # (F, 6)
+    phones: list[Phone]
+    transcript: str
+    events: list[Event]
+    mode: str = "speaking"
+    emotion: dict | None = None
+    names: list[str] = field(default_factory=lambda: list(arkit.NAMES))
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.weights)
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_frames / self.fps
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        return self.avatar.image_size
+
+    def landmarks(self, f0: int = 0, f1: int | None = None) -> np.ndarray:
+        """(f1-f0, 478, 3) landmarks in input-image pixels: rig(weights), posed."""
+        f1 = self.n_frames if f1 is None else f1
+        aligned = self.avatar.rig.apply(self.weights[f0:f1])
+        return self.avatar.frame.to_image(apply_pose(aligned, self.head_pose[f0:f1]))
+
+
+def read_text(text: str | None, text_file: str | None) -> str | None:
+    if text is not None and text_file is not None:
+        raise InputError("--text/--text-file", "both given", "pass one of them")
+    if text_file is not None:
+        if not os.path.isfile(text_file):
+            raise InputError(f"text file {text_file}", "file not found", "check the path")
+        with open(text_file, "rb") as f:
+            raw = f.read()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InputError(f"text file {text_file}", "is not UTF-8 text", "save it as UTF-8") from None
+        name = f"text file {text_file}"
+    else:
+        name = "--text"
+    if text is not None and not text.strip():
+        raise InputError(name, "is empty", "pass the words spoken in the audio, or leave the text out")
+    return text
+
+
+def animate(image_path: str, audio_path: str, text: str | None = None, fps: float = 30.0,
+            seed: int = 0, progress: Progress | None = None,
+            text_name: str = "--text") -> tuple[Animation, Audio]:
+    progress = progress or Progress(enabled=False)
+    if not (1 <= fps <= 120):
+        raise InputError("--fps", f"{fps} is out of range", "use 1 to 120 frames per second")
+    if text is not None and not text.strip():
+        raise InputError(text_name, "is empty", "pass the words spoken in the audio, or leave the text out")
+
+    progress.stage("reading audio")
+    audio = load_audio(audio_path, progress=progress.update)
+    env = envelope(audio)
+    segments = speech_segments(env)
+    if not segments:
+        raise InputError(f"audio {audio_path}", "contains no speech (silence only)",
+                         "check the recording level, or pass a file with speech")
+
+    progress.stage("finding the face")
+    image = load_image(image_path)
+    avatar = Avatar.from_image(image, name=f"image {image_path}")
+
+    if text is not None:
+        progress.stage("aligning the transcript")
+        phones, _words = Aligner().align(audio, text, name=text_name)
+        transcript = " ".join(text.split())
+    else:
+        progress.stage("decoding phonemes")
+        phones = PhoneDecoder().decode(audio, segments, progress=progress.update)
+        transcript = ""
+
+    progress.stage("computing motion")
+    frames = speech_frames(audio, env, phones, segments, fps)
+    mouth = speaking_tracks(frames, avatar.rig, decoded=text is None)
+    life = idle(frames.n_frames, fps, level=frames.level, seed=seed)
+    weights = np.clip(mouth + life.weights, 0.0, 1.0)
+    anim = Animation(avatar=avatar, fps=fps, weights=weights, head_pose=life.head_pose,
+                     phones=phones, transcript=transcript, events=life.events)
+    return anim, audio
