@@ -76,28 +76,33 @@ def speaking_tracks(frames: SpeechFrames, rig: Rig, decoded: bool = False,
     t_idx = np.clip(np.round((np.arange(n) / frames.fps + lead_s) * frames.fps).astype(int), 0, n - 1)
     level = frames.level[t_idx]
     out[:, _JAW] *= np.clip(0.45 + 0.6 * level, 0.3, 1.3)
-    _close_bilabials(out, frames, rig, names, centre, width, lead_s)
     out[:, _MOUTH] = _smooth(out[:, _MOUTH], sigma=0.6)
+    _close_bilabials(out, frames, rig, names, centre, width, lead_s)
     return np.clip(out, 0.0, 1.0)
 
 
 def _close_bilabials(out, frames, rig, names, centre, width, lead_s) -> None:
     """/p b m/ must meet the lips whatever the jaw does: raise mouthClose until the rig's
-    inner-lip gap reaches zero at the phone's centre, easing in and out around it."""
+    inner-lip gap reaches zero. The lips close `lead_s` before the phone starts and stay
+    closed through it (the acoustic closure), easing in and out around that interval."""
     gap_grad = rig.basis[:, T.INNER_LIP_BOTTOM, 1] - rig.basis[:, T.INNER_LIP_TOP, 1]
     gap0 = rig.neutral[T.INNER_LIP_BOTTOM, 1] - rig.neutral[T.INNER_LIP_TOP, 1]
     per_close = -gap_grad[_CLOSE]
     if per_close <= 1e-9:
         return
     n = len(out)
+    ease_s = 0.05
     for name, c, w in zip(names, centre, width):
         if name not in visemes.BILABIALS:
             continue
-        f_lo = max(0, int(np.floor((c - 2.5 * w - lead_s) * frames.fps)))
-        f_hi = min(n, int(np.ceil((c + 2.0 * w - lead_s) * frames.fps)) + 1)
+        half = w - 0.04  # the phone's half duration
+        hold0, hold1 = c - half - lead_s, c + half - 0.01
+        f_lo = max(0, int(np.floor((hold0 - 2 * ease_s) * frames.fps)))
+        f_hi = min(n, int(np.ceil((hold1 + 2 * ease_s) * frames.fps)) + 1)
         for f in range(f_lo, f_hi):
-            t = f / frames.fps + lead_s
-            ease = float(np.exp(-((t - c) / (w * (ANTICIPATION if t < c else 1.0))) ** 2))
+            t = f / frames.fps
+            dist = max(hold0 - t, t - hold1, 0.0)
+            ease = float(np.exp(-((dist / ease_s) ** 2)))
             wf = out[f].astype(np.float64)
             wf[_CLOSE] = 0.0
             need = max(0.0, gap0 + float(gap_grad @ wf)) / per_close

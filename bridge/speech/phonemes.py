@@ -111,7 +111,10 @@ class PhoneDecoder:
         from pocketsphinx import Decoder
 
         self._dec = Decoder(allphone=os.path.join(_model_path(), "en-us", "en-us-phone.lm.bin"),
-                            lm=None, loglevel="FATAL", beam=1e-20, pbeam=1e-20)
+                            lm=None, loglevel="FATAL", beam=1e-20, pbeam=1e-20,
+                            # A low language weight lets the acoustics speak: the default
+                            # (6.5) collapses natural speech into a few long phones.
+                            lw=2.0)
 
     def decode(self, audio: Audio, segments: list[tuple[float, float]], progress=None) -> list[Phone]:
         phones: list[Phone] = []

@@ -1,0 +1,54 @@
+"""Shared helpers for the benchmarks: reading the shared talking-head clips."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+
+import av
+import numpy as np
+
+DATA = os.environ.get("FACEBRIDGE_DATA", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
+VIDEOS = os.path.join(DATA, "faces", "videos")
+RESULTS = os.path.join(os.path.dirname(__file__), "results")
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        model = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")][0]
+        cpu = model
+    except (OSError, IndexError):
+        pass
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+
+
+def read_video(path: str):
+    """(frames RGB list, fps, audio float32 mono, audio rate or None)."""
+    with av.open(path) as c:
+        vs = c.streams.video[0]
+        fps = float(vs.average_rate)
+        frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    audio, rate = None, None
+    with av.open(path) as c:
+        if c.streams.audio:
+            chunks = []
+            for f in c.decode(audio=0):
+                a = f.to_ndarray().astype(np.float32)
+                if a.ndim == 2 and f.format.is_planar:
+                    a = a.mean(0)
+                elif a.ndim == 2:
+                    a = a.reshape(-1, len(f.layout.channels)).mean(1)
+                chunks.append(a.ravel())
+                rate = f.sample_rate
+            audio = np.concatenate(chunks) if chunks else None
+    return frames, fps, audio, rate
+
+
+def git_rev() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=os.path.dirname(__file__)).stdout.strip()
+    except OSError:
+        return "?"

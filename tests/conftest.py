@@ -1,0 +1,59 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SAMPLES = os.path.join(ROOT, "samples")
+SHARED = os.path.join(ROOT, "..", "shared", "data")
+FACE = os.path.join(SAMPLES, "astronaut.png")
+HELLO_WAV = os.path.join(SAMPLES, "hello.wav")
+HELLO_TXT = os.path.join(SAMPLES, "hello.txt")
+BALL_WAV = os.path.join(SAMPLES, "ball.wav")
+BALL_TXT = os.path.join(SAMPLES, "ball.txt")
+
+
+def run_cli(*args, timeout=600):
+    """Run the real `facebridge` command line in a subprocess."""
+    return subprocess.run([sys.executable, "-m", "bridge", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT)
+
+
+@pytest.fixture(scope="session")
+def hello_audio():
+    data, rate = sf.read(HELLO_WAV, dtype="float32")
+    return data, rate
+
+
+@pytest.fixture(scope="session")
+def avatar():
+    from bridge.face import load_image
+    from bridge.pipeline import Avatar
+
+    return Avatar.from_image(load_image(FACE))
+
+
+@pytest.fixture(scope="session")
+def demo_out(tmp_path_factory):
+    """The demo, run once through the CLI with rendering on."""
+    out = tmp_path_factory.mktemp("demo")
+    r = run_cli("animate", "--image", FACE, "--audio", HELLO_WAV, "--text-file", HELLO_TXT,
+                "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def shared_video(name):
+    path = os.path.join(SHARED, "faces", "videos", name + ".mp4")
+    if not os.path.exists(path):
+        pytest.skip(f"shared data not present: {path}")
+    return path
+
+
+def write_tone(path, seconds, rate=16000, channels=1, amp=0.0):
+    n = int(seconds * rate)
+    x = (amp * np.sin(2 * np.pi * 220 * np.arange(n) / rate)).astype(np.float32)
+    sf.write(path, np.stack([x] * channels, 1) if channels > 1 else x, rate)
