@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bridge.motion import arkit
+from bridge.motion import arkit, smooth
 
 BLINK_MEAN_S = 3.6  # people blink ~15-20 times a minute while talking
 BLINK_CLOSE_S, BLINK_HOLD_S, BLINK_OPEN_S = 0.07, 0.03, 0.15
@@ -105,8 +105,6 @@ def idle(n: int, fps: float, level: np.ndarray | None = None, seed: int = 0) -> 
     pose[:, 4] += 0.08 * breath
     pose[:, 3] = 0.25 * _smooth_noise(rng, n, fps, 9.0)
     if level is not None and len(level) == n:
-        from scipy.ndimage import gaussian_filter1d
-
-        emph = gaussian_filter1d(level.astype(np.float64), sigma=0.15 * fps)
+        emph = smooth.gaussian(level.astype(np.float64), sigma=0.15 * fps)
         pose[:, 0] += 2.5 * (emph - emph.mean())  # louder: chin up a little
     return Idle(weights=w, head_pose=pose, events=events)

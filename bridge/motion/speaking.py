@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from bridge.face import topology as T
-from bridge.motion import arkit, visemes
+from bridge.motion import arkit, smooth, visemes
 from bridge.motion.rig import Rig
 from bridge.speech.frames import SpeechFrames
 
@@ -76,7 +76,7 @@ def speaking_tracks(frames: SpeechFrames, rig: Rig, decoded: bool = False,
     t_idx = np.clip(np.round((np.arange(n) / frames.fps + lead_s) * frames.fps).astype(int), 0, n - 1)
     level = frames.level[t_idx]
     out[:, _JAW] *= np.clip(0.45 + 0.6 * level, 0.3, 1.3)
-    out[:, _MOUTH] = _smooth(out[:, _MOUTH], sigma=0.6)
+    out[:, _MOUTH] = smooth.gaussian(out[:, _MOUTH], sigma=0.6)
     _close_bilabials(out, frames, rig, names, centre, width, lead_s)
     return np.clip(out, 0.0, 1.0)
 
@@ -107,9 +107,3 @@ def _close_bilabials(out, frames, rig, names, centre, width, lead_s) -> None:
             wf[_CLOSE] = 0.0
             need = max(0.0, gap0 + float(gap_grad @ wf)) / per_close
             out[f, _CLOSE] = max(out[f, _CLOSE], min(1.0, need) * ease)
-
-
-def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
-    from scipy.ndimage import gaussian_filter1d
-
-    return gaussian_filter1d(x, sigma=sigma, axis=0, mode="nearest")

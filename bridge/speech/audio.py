@@ -3,13 +3,12 @@ in blocks and resampled to 16 kHz mono float32 so memory stays bounded on long f
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
+import soxr
 
 from bridge.errors import InputError
 
@@ -66,33 +65,21 @@ def _short(e: Exception) -> str:
 
 
 def _read_resampled(f: sf.SoundFile, rate: int, total, name: str, progress) -> np.ndarray:
-    if total is None or not f.seekable():
-        data = _read(f, -1, name).mean(axis=1)
-        return data if rate == RATE else resample_poly(data, RATE, rate).astype(np.float32)
-    g = math.gcd(RATE, rate)
-    up, down = RATE // g, rate // g
-    # Each block is read with `pad` extra input on both sides, so the resampling filter
-    # sees real neighbours and the seams are exact; blocks are multiples of `down`, so each
-    # maps to a whole number of output samples.
-    block = max(1, int(BLOCK_S * rate) // down) * down
-    pad = 0 if up == down else max(1, (rate // 2) // down) * down
+    # soxr's streaming resampler keeps filter state across blocks: exact seams, bounded memory.
+    stream = None if rate == RATE else soxr.ResampleStream(rate, RATE, 1, dtype="float32", quality="HQ")
+    block = int(BLOCK_S * rate)
     out: list[np.ndarray] = []
-    for s in range(0, total, block):
-        lo, hi = max(0, s - pad), min(total, s + block + pad)
-        f.seek(lo)
-        data = _read(f, hi - lo, name).mean(axis=1)
-        if len(data) == 0:
-            break  # truncated file: keep what was there
-        if pad:
-            left = np.zeros(pad - (s - lo), np.float32)
-            right = np.zeros(s + block + pad - hi, np.float32)
-            res = resample_poly(np.concatenate([left, data, right]), up, down)
-            n_core = min(block, lo + len(data) - s) * up // down
-            out.append(res[pad * up // down:][:max(0, n_core)].astype(np.float32))
-        else:
-            out.append(data[: min(block, len(data))].copy())
-        if progress:
-            progress(min(s + block, total) / total)
+    done = 0
+    while True:
+        data = _read(f, block, name)
+        last = len(data) < block
+        mono = np.ascontiguousarray(data.mean(axis=1), dtype=np.float32)
+        out.append(mono if stream is None else stream.resample_chunk(mono, last=last))
+        done += len(data)
+        if progress and total:
+            progress(min(done, total) / total)
+        if last:
+            break
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 

@@ -33,14 +33,17 @@ class Envelope:
 
 def envelope(audio: Audio) -> Envelope:
     hop = int(HOP_S * RATE)
-    win = 2 * hop + hop // 2  # 25 ms
     x = audio.samples
     n = max(1, len(x) // hop)
-    # Sum of squares over each window via a cumulative sum: O(N) and low memory.
-    c = np.concatenate([[0.0], np.cumsum(x.astype(np.float64) ** 2)])
-    starts = np.clip(np.arange(n) * hop + hop // 2 - win // 2, 0, len(x))
-    ends = np.clip(starts + win, 0, len(x))
-    ms = (c[ends] - c[starts]) / np.maximum(ends - starts, 1)
+    # Mean square per 10 ms hop, computed in blocks so an hour of audio needs no big temporaries;
+    # each value then averages three hops (a 30 ms window centred on its hop).
+    per_hop = np.zeros(n, np.float64)
+    step = hop * 100_000
+    for s in range(0, n * hop, step):
+        blk = x[s:min(s + step, n * hop)].astype(np.float64).reshape(-1, hop)
+        per_hop[s // hop:s // hop + len(blk)] = (blk * blk).mean(1)
+    padded = np.concatenate([per_hop[:1], per_hop, per_hop[-1:]])
+    ms = (padded[:-2] + padded[1:-1] + padded[2:]) / 3
     db = (10 * np.log10(ms + 1e-12)).astype(np.float32)
     floor = float(np.percentile(db, 10))
     loud = db[db > floor + 10]
