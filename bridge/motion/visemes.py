@@ -65,13 +65,16 @@ VOWELS = {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW"
 WEAK = {"T", "D", "N", "K", "G", "NG", "HH", "L", "Y"}  # tongue-made: lips and jaw follow neighbours
 
 
+# Table shorthands for symmetric pairs -> the ARKit name stem of the Left/Right shapes.
+_SIDED = {"Stretch": "mouthStretch", "Smile": "mouthSmile", "LowerDown": "mouthLowerDown",
+          "UpperUp": "mouthUpperUp", "Press": "mouthPress"}
+
+
 def target(phone: str) -> dict[str, float]:
     out = {}
     for k, v in _T.get(phone, _T["AH"]).items():
-        if k in ("Stretch", "Smile", "LowerDown", "UpperUp", "Press"):
-            prefix = {"Stretch": "mouthStretch", "Smile": "mouthSmile", "LowerDown": "mouthLowerDown",
-                      "UpperUp": "mouthUpperUp", "Press": "mouthPress"}[k]
-            out[prefix + "Left"] = out[prefix + "Right"] = v
+        if k in _SIDED:
+            out[_SIDED[k] + "Left"] = out[_SIDED[k] + "Right"] = v
         else:
             out[k] = v
     return out
