@@ -83,3 +83,27 @@ def test_silence_has_no_speech_segments(tmp_path):
 
     write_tone(tmp_path / "s.wav", 3.0)
     assert speech_segments(envelope(load_audio(tmp_path / "s.wav"))) == []
+
+
+def test_opening_cue_follows_vowels_not_fricatives_at_any_gain():
+    # Alternate 300 ms of a vowel-like sound (150 Hz harmonics, formants near 700 and 1200 Hz)
+    # with 300 ms of /s/-like noise (above 4 kHz) at the same broadband loudness. The mouth
+    # opens on the vowel and not on the hiss, whatever the recording gain.
+    from bridge.speech.audio import Audio
+
+    rate, seg = 16000, 4800
+    t = np.arange(seg) / rate
+    vowel = sum(np.sin(2 * np.pi * 150 * k * t) * (np.exp(-((150 * k - 700) / 200) ** 2)
+                + np.exp(-((150 * k - 1200) / 250) ** 2)) for k in range(1, 20))
+    rng = np.random.default_rng(0)
+    hiss = np.fft.irfft(np.fft.rfft(rng.standard_normal(seg)) * (np.fft.rfftfreq(seg, 1 / rate) > 4000), seg)
+    vowel, hiss = vowel / np.std(vowel), hiss / np.std(hiss)
+    x = np.concatenate([np.zeros(seg)] + [vowel, hiss] * 4 + [np.zeros(seg)]).astype(np.float32)
+    for gain in (0.3, 0.003):
+        env = envelope(Audio(samples=x * gain, source="synthetic", source_rate=rate, source_channels=1))
+        o = env.opening()
+        hop = 160
+        vow = [o[(seg * (1 + 2 * i) + 1600) // hop:(seg * (2 + 2 * i) - 1600) // hop].mean() for i in range(4)]
+        fri = [o[(seg * (2 + 2 * i) + 1600) // hop:(seg * (3 + 2 * i) - 1600) // hop].mean() for i in range(4)]
+        assert min(vow) > 0.7 and max(fri) < 0.2, (gain, vow, fri)
+        assert o[: seg // hop - 15].max() < 0.05  # silence: closed

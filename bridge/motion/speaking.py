@@ -5,6 +5,11 @@ distance from the phone's centre; a frame's weight is the dominance-weighted mea
 nearby targets (Cohen & Massaro). Dominance reaches further ahead of a phone than behind
 it, and the whole track leads the sound, because visible articulation starts before the
 sound is heard. Bilabials then close the lips fully, using the rig's own lip-gap gradient.
+
+The jaw's amplitude comes from the sound itself (the mid-band opening cue of
+`speech.frames`), shaped by the phones: the cue says how far the mouth is open now, the
+phone says how open this sound is relative to others. Phones decoded without a transcript
+are often wrong, so the acoustics lead; phones decide the lip shapes (rounding, spreading).
 """
 
 from __future__ import annotations
@@ -19,6 +24,11 @@ from bridge.speech.frames import SpeechFrames
 LEAD_S = 0.05  # visible articulation leads the sound
 ANTICIPATION = 1.6  # dominance reaches this much further before a phone than after it
 REST_DOMINANCE = 0.05
+JAW_GAIN = 0.6  # jawOpen at an open vowel of typical loudness
+# How much the phone's own openness modulates the acoustic cue: aligned phones (from a
+# transcript) are right and carry the articulation; decoded ones are often wrong.
+PHONE_JAW_SHARE = {"aligned": 0.8, "decoded": 0.5}
+OPEN_VOWEL_JAW = 0.7  # the table's most open phone (AA)
 CHUNK = 2000  # frames evaluated at once (bounds memory on long audio)
 
 _MOUTH = np.array([arkit.INDEX[n] for n in visemes.MOUTH_SHAPES])
@@ -72,19 +82,21 @@ def speaking_tracks(frames: SpeechFrames, rig: Rig, decoded: bool = False,
         D = dom[None, lo:hi] * np.exp(-np.abs(d / w) ** 1.5)
         vals = (D @ targets[lo:hi]) / (D.sum(1, keepdims=True) + REST_DOMINANCE)
         out[f0:f0 + len(t), _MOUTH] = vals
-    # Loudness scales the jaw: shouted vowels open wider, murmured ones less.
-    t_idx = np.clip(np.round((np.arange(n) / frames.fps + lead_s) * frames.fps).astype(int), 0, n - 1)
-    level = frames.level[t_idx]
-    out[:, _JAW] *= np.clip(0.45 + 0.6 * level, 0.3, 1.3)
+    # The jaw follows the acoustic opening cue, modulated by the phone's own openness.
+    phone_open = np.clip(out[:, _JAW] / OPEN_VOWEL_JAW, 0.0, 1.0)
+    share = PHONE_JAW_SHARE["decoded" if decoded else "aligned"]
+    out[:, _JAW] = JAW_GAIN * frames.opening * ((1 - share) + share * phone_open)
     out[:, _MOUTH] = smooth.gaussian(out[:, _MOUTH], sigma=0.6)
-    _close_bilabials(out, frames, rig, names, centre, width, lead_s)
+    _close_bilabials(out, frames, rig, names, centre, width, lead_s, trust_phones=not decoded)
     return np.clip(out, 0.0, 1.0)
 
 
-def _close_bilabials(out, frames, rig, names, centre, width, lead_s) -> None:
+def _close_bilabials(out, frames, rig, names, centre, width, lead_s, trust_phones) -> None:
     """/p b m/ must meet the lips whatever the jaw does: raise mouthClose until the rig's
     inner-lip gap reaches zero. The lips close `lead_s` before the phone starts and stay
-    closed through it (the acoustic closure), easing in and out around that interval."""
+    closed through it (the acoustic closure), easing in and out around that interval.
+    A decoded (untrusted) bilabial closes only as far as the sound allows: a real closure is
+    quiet in the mid band, so a loud frame means the phone loop guessed wrong."""
     gap_grad = rig.basis[:, T.INNER_LIP_BOTTOM, 1] - rig.basis[:, T.INNER_LIP_TOP, 1]
     gap0 = rig.neutral[T.INNER_LIP_BOTTOM, 1] - rig.neutral[T.INNER_LIP_TOP, 1]
     per_close = -gap_grad[_CLOSE]
@@ -103,6 +115,8 @@ def _close_bilabials(out, frames, rig, names, centre, width, lead_s) -> None:
             t = f / frames.fps
             dist = max(hold0 - t, t - hold1, 0.0)
             ease = float(np.exp(-((dist / ease_s) ** 2)))
+            if not trust_phones:
+                ease *= float(np.clip(1.0 - frames.opening[f] / 0.8, 0.0, 1.0))
             wf = out[f].astype(np.float64)
             wf[_CLOSE] = 0.0
             need = max(0.0, gap0 + float(gap_grad @ wf)) / per_close
