@@ -43,6 +43,7 @@ def demo_out(tmp_path_factory):
     r = run_cli("animate", "--image", FACE, "--audio", HELLO_WAV, "--text-file", HELLO_TXT,
                 "--out", str(out))
     assert r.returncode == 0, r.stderr
+    (out.parent / "demo_stderr.txt").write_text(r.stderr)
     return out
 
 

@@ -37,6 +37,14 @@ def test_animation_file_format(demo_out):
     assert {e["type"] for e in a["events"]} <= {"blink", "gaze_shift", "nod", "brow_raise", "smile"}
 
 
+def test_terminal_shows_our_progress_not_native_logs(demo_out):
+    err = (demo_out.parent / "demo_stderr.txt").read_text()
+    assert "finding the face" in err and "wrote " in err
+    # MediaPipe/TFLite glog lines and libpng warnings are captured and only shown with -v.
+    for noise in ("W0000", "INFO: Created TensorFlow", "absl::InitializeLog", "libpng warning"):
+        assert noise not in err, err
+
+
 def test_preview_video_has_frames_and_audio(demo_out):
     with av.open(os.path.join(demo_out, "preview.mp4")) as c:
         assert c.streams.audio and c.streams.video

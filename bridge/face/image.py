@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from bridge.errors import InputError
+from bridge.native import native_stderr_to_log
 
 MAX_PIXELS = 100_000_000  # 100 MP: decoding more would take GBs of memory
 
@@ -30,7 +31,8 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
         raise InputError(name, "is empty (0 bytes)", "pass a JPEG or PNG photo of a face")
     buf = np.frombuffer(data, np.uint8)
     # IMREAD_COLOR honours EXIF orientation and turns grayscale into 3 channels.
-    bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    with native_stderr_to_log():  # libpng warns about harmless colour-profile quirks
+        bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     if bgr is None:
         raise InputError(name, "cannot be decoded as an image (corrupt or unsupported format)",
                          "pass a JPEG or PNG photo of a face")
@@ -38,7 +40,8 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
     if h * w > MAX_PIXELS:
         raise InputError(name, f"is {w}x{h} pixels, more than {MAX_PIXELS // 1_000_000} MP",
                          "downscale it first")
-    raw = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    with native_stderr_to_log():
+        raw = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if raw is not None and raw.ndim == 3 and raw.shape[2] == 4 and raw.shape[:2] == bgr.shape[:2]:
         # Transparent pixels would decode as black; show them on mid-grey instead.
         alpha = raw[:, :, 3:4].astype(np.float32) / (65535.0 if raw.dtype == np.uint16 else 255.0)

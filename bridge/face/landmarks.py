@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bridge.errors import NoFaceError
+from bridge.native import native_stderr_to_log
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +68,15 @@ class FaceMeshDetector:
         _quiet_mediapipe()
         face_mesh = _import_face_mesh()
 
-        self._mesh = face_mesh.FaceMesh(
-            static_image_mode=not video,
-            max_num_faces=max_faces,
-            refine_landmarks=True,  # 478 points: adds the irises
-            min_detection_confidence=0.5,
-            min_tracking_confidence=0.5,
-        )
+        with native_stderr_to_log():
+            self._mesh = face_mesh.FaceMesh(
+                static_image_mode=not video,
+                max_num_faces=max_faces,
+                refine_landmarks=True,  # 478 points: adds the irises
+                min_detection_confidence=0.5,
+                min_tracking_confidence=0.5,
+            )
+        self._warm = False
 
     def close(self) -> None:
         self._mesh.close()
@@ -86,7 +89,12 @@ class FaceMeshDetector:
 
     def _run(self, rgb: np.ndarray) -> list[np.ndarray]:
         h, w = rgb.shape[:2]
-        result = self._mesh.process(np.ascontiguousarray(rgb))
+        if self._warm:
+            result = self._mesh.process(np.ascontiguousarray(rgb))
+        else:  # the graph logs its set-up on the first frame
+            with native_stderr_to_log():
+                result = self._mesh.process(np.ascontiguousarray(rgb))
+            self._warm = True
         faces = []
         for lm in result.multi_face_landmarks or []:
             a = np.array([(p.x, p.y, p.z) for p in lm.landmark], dtype=np.float32)
