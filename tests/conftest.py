@@ -22,6 +22,24 @@ def run_cli(*args, timeout=600):
                           timeout=timeout, cwd=ROOT)
 
 
+# Runs the CLI and reports the process's own peak memory (RUSAGE_CHILDREN in the test
+# process would be the peak over every CLI run of the session).
+_MEASURED = ("import resource, runpy, sys\n"
+             "sys.argv = ['facebridge'] + sys.argv[1:]\n"
+             "try:\n    runpy.run_module('bridge', run_name='__main__')\n"
+             "finally:\n    print('peak_rss_mb=%d' % (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024),"
+             " file=sys.stderr)\n")
+
+
+def run_cli_measured(*args, timeout=900):
+    """(result, peak resident memory in MB of that one run)."""
+    r = subprocess.run([sys.executable, "-c", _MEASURED, *args], capture_output=True, text=True,
+                       timeout=timeout, cwd=ROOT)
+    peak = [int(l.split("=")[1]) for l in r.stderr.splitlines() if l.startswith("peak_rss_mb=")]
+    assert peak, r.stderr
+    return r, peak[-1]
+
+
 @pytest.fixture(scope="session")
 def hello_audio():
     data, rate = sf.read(HELLO_WAV, dtype="float32")

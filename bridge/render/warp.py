@@ -54,6 +54,23 @@ class WarpRenderer:
         self.n_total = len(pts)
         self.mouth0 = self._mouth_gap(neutral_points)
         self.eye_span = float(np.linalg.norm(self.p0[T.EYE_OUTER_LEFT] - self.p0[T.EYE_OUTER_RIGHT]))
+        self.tooth = self._tooth_colour(neutral_points)
+
+    def _tooth_colour(self, points: np.ndarray) -> np.ndarray:
+        """The photo's own teeth colour where they show (bright, unsaturated pixels inside the
+        lips), so painted teeth match its white balance; a neutral ivory otherwise."""
+        default = np.array([212, 205, 192], np.float32)
+        mask = np.zeros(self.image.shape[:2], np.uint8)
+        cv2.fillPoly(mask, [np.round(points[T.INNER_MOUTH, :2]).astype(np.int32)], 1)
+        px = self.image[mask > 0].astype(np.float32)
+        if len(px) < 30:
+            return default
+        lum = px.mean(1)
+        sat = px.max(1) - px.min(1)
+        teeth = px[(lum > np.percentile(lum, 60)) & (sat < 0.35 * lum + 10)]
+        if len(teeth) < 20 or teeth.mean() < 120:
+            return default
+        return np.median(teeth, 0).astype(np.float32)
 
     @staticmethod
     def _mouth_gap(points: np.ndarray) -> float:
@@ -102,16 +119,22 @@ class WarpRenderer:
         shade = np.clip(1.0 - np.abs(yy) / max(gap, 1.0), 0, 1)
         cavity = np.array([110, 45, 50], np.float32) * (1 - 0.55 * shade[..., None])
         paint = np.broadcast_to(cavity, sub.shape).copy()
-        # Teeth: a band under the upper lip and a thinner one over the lower lip.
-        tooth = np.array([205, 198, 185], np.float32)
+        # Teeth: a band under the upper lip and a thinner one over the lower lip, shaded
+        # darker towards the cavity, with faint gaps between teeth so they read as teeth.
         teeth_h = min(0.09 * self.eye_span, 0.35 * gap)
+        xx = np.arange(x0, x1, dtype=np.float32)[None, :] - landmarks[T.INNER_LIP_TOP, 0]
+        pitch = 0.085 * self.eye_span  # about one incisor's width
+        seams = 1.0 - 0.18 * np.exp(-((np.abs((xx / pitch) % 1.0 - 0.5) - 0.5) / 0.06) ** 2)
         for contour, dy, k in ((T.LIPS_INNER_UPPER, teeth_h, 1.0), (T.LIPS_INNER_LOWER, -0.4 * teeth_h, 0.6)):
             band = landmarks[contour, :2].astype(np.float32) - off
             taper = np.sin(np.linspace(0, np.pi, len(band)))[:, None] ** 0.5  # none at the corners
             shape = np.vstack([band, (band + taper * [0, dy])[::-1]])
             tmask = np.zeros_like(mask)
             cv2.fillPoly(tmask, [np.round(shape * (1 << shift)).astype(np.int32)], k, cv2.LINE_AA, shift)
-            tmask = cv2.GaussianBlur(tmask, (0, 0), 0.6)
+            tmask = cv2.GaussianBlur(tmask, (0, 0), 0.7)
+            edge = band[:, 1].mean() + off[1]
+            depth = np.clip((yy + landmarks[T.INNER_LIP_TOP, 1] + gap / 2 - edge) / (dy if dy else 1), 0, 1)
+            tooth = self.tooth * (1.0 - 0.3 * depth[..., None]) * seams[..., None]
             paint = paint * (1 - tmask[..., None]) + tooth * tmask[..., None]
         a = (cv2.GaussianBlur(mask, (0, 0), 0.8) * alpha)[..., None]
         out[y0:y1, x0:x1] = np.clip(sub * (1 - a) + paint * a, 0, 255).astype(np.uint8)
