@@ -25,6 +25,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/lipsync.py
 	$(PY) bench/speed.py
+	$(PY) bench/emotion_text.py
 
 clean:
 	rm -rf out build *.egg-info .pytest_cache

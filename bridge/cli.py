@@ -33,6 +33,18 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--out", required=True, help="output directory")
     a.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     a.add_argument("-v", "--verbose", action="store_true", help="log details")
+
+    e = sub.add_parser("emotion", help="text -> emotion label and scores (7 Ekman labels)",
+                       description="Read the emotion of each line of text: anger, disgust, fear, joy, "
+                                   "neutral, sadness, surprise. One line of output per input line.")
+    e.add_argument("text", nargs="?", help="the text (or use --file)")
+    e.add_argument("--file", help="UTF-8 file: one input per line (blank lines kept, as neutral)")
+    e.add_argument("--json", action="store_true",
+                   help='one JSON object per line: {"text", "label", "scores": {7 labels}}')
+
+    t = sub.add_parser("train", help="retrain a shipped model (needs the train extra)")
+    t.add_argument("what", choices=["emotion"], help="emotion: the text emotion model")
+    t.add_argument("rest", nargs=argparse.REMAINDER, help="options of that training script (--help)")
     return p
 
 
@@ -46,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "animate":
             return _animate(args)
+        if args.command == "emotion":
+            return _emotion(args)
+        if args.command == "train":
+            return _train(args)
     except FacebridgeError as e:
         print(f"facebridge: error: {e}", file=sys.stderr)
         return 1
@@ -97,4 +113,46 @@ def _animate(args) -> int:
                     audio=audio.samples, progress=progress.update)
     progress.done(f"wrote {out}: {anim.n_frames} frames ({anim.duration_s:.1f} s at {anim.fps:g} fps) "
                   f"in {time.monotonic() - t0:.1f} s")
+    return 0
+
+
+def _emotion(args) -> int:
+    import json
+
+    from bridge.emotion import default_model
+
+    if (args.text is None) == (args.file is None):
+        raise InputError("emotion", "needs exactly one of TEXT or --file", 'e.g. facebridge emotion "I love it!"')
+    if args.file is not None:
+        if not os.path.isfile(args.file):
+            raise InputError(f"--file {args.file}", "file not found", "check the path")
+        try:
+            with open(args.file, encoding="utf-8-sig") as f:
+                lines = f.read().splitlines()
+        except UnicodeDecodeError:
+            raise InputError(f"--file {args.file}", "is not UTF-8 text", "save it as UTF-8") from None
+        name = f"--file {args.file}"
+    else:
+        lines = [args.text]
+        name = "TEXT"
+    if not any(line.strip() for line in lines):
+        raise InputError(name, "is empty", "pass some words")
+    preds = default_model().predict_lines(lines)
+    for p in preds:
+        if args.json:
+            print(json.dumps({"text": p.text, "label": p.label, "scores": p.scores}, ensure_ascii=False))
+        else:
+            top = sorted(p.scores.items(), key=lambda kv: -kv[1])[:3]
+            print(f"{p.label}\t" + " ".join(f"{k}:{v:.2f}" for k, v in top) + (f"\t{p.text}" if args.file else ""))
+    return 0
+
+
+def _train(args) -> int:
+    try:
+        if args.what == "emotion":
+            from bridge.train.emotion_text import main as train_main
+    except ImportError as e:
+        raise FacebridgeError("train", f"needs the training extra ({e.name} is missing)",
+                              "pip install torch==2.13.0 && pip install -e '.[train]'") from None
+    train_main(args.rest)
     return 0
