@@ -124,14 +124,10 @@ def _emotion(args) -> int:
     if (args.text is None) == (args.file is None):
         raise InputError("emotion", "needs exactly one of TEXT or --file", 'e.g. facebridge emotion "I love it!"')
     if args.file is not None:
-        if not os.path.isfile(args.file):
-            raise InputError(f"--file {args.file}", "file not found", "check the path")
-        try:
-            with open(args.file, encoding="utf-8-sig") as f:
-                lines = f.read().splitlines()
-        except UnicodeDecodeError:
-            raise InputError(f"--file {args.file}", "is not UTF-8 text", "save it as UTF-8") from None
+        from bridge.textfile import read_utf8
+
         name = f"--file {args.file}"
+        lines = read_utf8(args.file, name).splitlines()
     else:
         lines = [args.text]
         name = "TEXT"

@@ -7,7 +7,6 @@ face -> speech -> motion (speaking + idle, one rig) -> outputs (file, preview).
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +19,7 @@ from bridge.motion.pose import apply_pose
 from bridge.motion.rig import Rig
 from bridge.motion.speaking import speaking_tracks
 from bridge.progress import Progress
+from bridge.textfile import read_utf8
 from bridge.speech import (Aligner, Audio, Phone, PhoneDecoder, envelope, load_audio,
                            speech_frames, speech_segments)
 
@@ -83,15 +83,8 @@ def read_text(text: str | None, text_file: str | None) -> str | None:
     if text is not None and text_file is not None:
         raise InputError("--text/--text-file", "both given", "pass one of them")
     if text_file is not None:
-        if not os.path.isfile(text_file):
-            raise InputError(f"text file {text_file}", "file not found", "check the path")
-        with open(text_file, "rb") as f:
-            raw = f.read()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise InputError(f"text file {text_file}", "is not UTF-8 text", "save it as UTF-8") from None
         name = f"text file {text_file}"
+        text = read_utf8(text_file, name)
     else:
         name = "--text"
     if text is not None and not text.strip():

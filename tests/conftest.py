@@ -16,10 +16,10 @@ BALL_WAV = os.path.join(SAMPLES, "ball.wav")
 BALL_TXT = os.path.join(SAMPLES, "ball.txt")
 
 
-def run_cli(*args, timeout=600):
-    """Run the real `facebridge` command line in a subprocess."""
+def run_cli(*args, timeout=600, env=None):
+    """Run the real `facebridge` command line in a subprocess (env: extra variables)."""
     return subprocess.run([sys.executable, "-m", "bridge", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT)
+                          timeout=timeout, cwd=ROOT, env=dict(os.environ, **(env or {})))
 
 
 # Runs the CLI and reports the process's own peak memory (RUSAGE_CHILDREN in the test

@@ -1,11 +1,10 @@
 """Text emotion: the shipped ONNX model through the CLI and the API, bad input, retraining."""
 
 import json
-import os
 
 import numpy as np
 import pytest
-from conftest import ROOT, run_cli
+from conftest import run_cli
 
 from bridge.emotion import LABELS, default_model
 
@@ -69,18 +68,13 @@ def test_emoji_long_and_foreign_text():
 
 
 def test_missing_model_file_is_a_clear_error(tmp_path):
-    import subprocess
-    import sys
-
-    env = dict(os.environ, FACEBRIDGE_EMOTION_MODEL=str(tmp_path / "none.onnx"))
-    r = subprocess.run([sys.executable, "-m", "bridge", "emotion", "hello"], capture_output=True,
-                       text=True, cwd=ROOT, env=env)
+    r = run_cli("emotion", "hello", env={"FACEBRIDGE_EMOTION_MODEL": str(tmp_path / "none.onnx")})
     assert r.returncode == 1 and "none.onnx" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_retraining_exports_an_equivalent_onnx(tmp_path):
-    # The training script end to end on a small corpus: its ONNX file must give the same
-    # probabilities as the regression it was built from.
+    # The training script end to end on a small corpus: the ONNX graph must compute
+    # softmax(features @ W + b) with its own stored weights, and the model must have learnt.
     pytest.importorskip("sklearn", reason="the test extra installs scikit-learn")
     from bridge.emotion.text_model import TextEmotionModel
     from bridge.train import emotion_text as T
@@ -98,5 +92,13 @@ def test_retraining_exports_an_equivalent_onnx(tmp_path):
     T.main(["--data", str(tmp_path), "--out", str(out)])
     m = TextEmotionModel(str(out))
     texts, gold = T.read_tsv(str(tmp_path / "dev.tsv"))
-    pred = m.probabilities(texts).argmax(1)
+    probs = m.probabilities(texts)
+    import onnx
+    from onnx import numpy_helper
+
+    init = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(out)).graph.initializer}
+    logits = T.sparse_features(texts) @ init["W"] + init["b"]
+    expect = np.exp(logits - logits.max(1, keepdims=True))
+    np.testing.assert_allclose(probs, expect / expect.sum(1, keepdims=True), atol=1e-5)
+    pred = probs.argmax(1)
     assert np.mean([p in g for p, g in zip(pred, gold)]) > 0.95

@@ -41,9 +41,9 @@ class TextEmotionModel:
         opts.intra_op_num_threads = min(2, os.cpu_count() or 1)
         self.session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
         meta = self.session.get_modelmeta().custom_metadata_map
-        self.labels = meta.get("labels", ",".join(LABELS)).split(",")
-        if self.labels != LABELS:
-            raise FacebridgeError(f"emotion model {path}", f"has labels {self.labels}", f"expected {LABELS}")
+        labels = meta.get("labels", ",".join(LABELS)).split(",")
+        if labels != LABELS:
+            raise FacebridgeError(f"emotion model {path}", f"has labels {labels}", f"expected {LABELS}")
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         """(N, 7) label probabilities, in LABELS order."""

@@ -5,6 +5,7 @@ MediaPipe 0.10.21 ships the FaceMesh models inside its wheel, so nothing downloa
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from dataclasses import dataclass
@@ -89,12 +90,10 @@ class FaceMeshDetector:
 
     def _run(self, rgb: np.ndarray) -> list[np.ndarray]:
         h, w = rgb.shape[:2]
-        if self._warm:
+        # The graph logs its set-up on the first frame only; later frames run uncaptured.
+        with contextlib.nullcontext() if self._warm else native_stderr_to_log():
             result = self._mesh.process(np.ascontiguousarray(rgb))
-        else:  # the graph logs its set-up on the first frame
-            with native_stderr_to_log():
-                result = self._mesh.process(np.ascontiguousarray(rgb))
-            self._warm = True
+        self._warm = True
         faces = []
         for lm in result.multi_face_landmarks or []:
             a = np.array([(p.x, p.y, p.z) for p in lm.landmark], dtype=np.float32)
