@@ -24,8 +24,14 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--image", required=True, help="face image (JPEG, PNG, …)")
     a.add_argument("--audio", required=True, help="speech (WAV, FLAC, OGG; any rate, any channels)")
     g = a.add_mutually_exclusive_group()
-    g.add_argument("--text", help="transcript of the audio (aligns phonemes exactly)")
+    g.add_argument("--text", help="transcript of the audio (aligns phonemes exactly); may hold emotion "
+                                  "tags: \"[sad] I lost it. [joy] Oh, here it is!\"")
     g.add_argument("--text-file", help="file holding the transcript (UTF-8)")
+    a.add_argument("--emotion", metavar="LABEL[:INTENSITY]",
+                   help="show this emotion for the whole clip, e.g. joy:0.8 (overrides the text model "
+                        "and [tags]); labels: anger disgust fear joy neutral sadness surprise")
+    a.add_argument("--emotion-model", metavar="DIR",
+                   help="read emotion with a local Hugging Face text-classification folder (needs torch)")
     a.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
     a.add_argument("--render", choices=["warp", "none"], default="warp",
                    help="preview renderer: warp (default) or none (motion only, fastest)")
@@ -39,11 +45,14 @@ def _parser() -> argparse.ArgumentParser:
                                    "neutral, sadness, surprise. One line of output per input line.")
     e.add_argument("text", nargs="?", help="the text (or use --file)")
     e.add_argument("--file", help="UTF-8 file: one input per line (blank lines kept, as neutral)")
+    e.add_argument("--emotion-model", metavar="DIR",
+                   help="a local Hugging Face text-classification folder instead of the shipped model")
     e.add_argument("--json", action="store_true",
                    help='one JSON object per line: {"text", "label", "scores": {7 labels}}')
 
     t = sub.add_parser("train", help="retrain a shipped model (needs the train extra)")
-    t.add_argument("what", choices=["emotion"], help="emotion: the text emotion model")
+    t.add_argument("what", choices=["emotion", "expression"],
+                   help="emotion: the text emotion model; expression: the expression network")
     t.add_argument("rest", nargs=argparse.REMAINDER, help="options of that training script (--help)")
     return p
 
@@ -85,7 +94,7 @@ def _animate(args) -> int:
         raise InputError(f"--out {out}", "exists and is not a directory", "pass a directory path")
     progress = Progress(enabled=not args.quiet)
     anim, audio = animate(args.image, args.audio, text=text, fps=args.fps, seed=args.seed,
-                          progress=progress,
+                          progress=progress, emotion=args.emotion, emotion_model=args.emotion_model,
                           text_name=f"text file {args.text_file}" if args.text_file else "--text")
     try:
         os.makedirs(out, exist_ok=True)
@@ -119,7 +128,7 @@ def _animate(args) -> int:
 def _emotion(args) -> int:
     import json
 
-    from bridge.emotion import default_model
+    from bridge.emotion import load_reader
 
     if (args.text is None) == (args.file is None):
         raise InputError("emotion", "needs exactly one of TEXT or --file", 'e.g. facebridge emotion "I love it!"')
@@ -133,7 +142,7 @@ def _emotion(args) -> int:
         name = "TEXT"
     if not any(line.strip() for line in lines):
         raise InputError(name, "is empty", "pass some words")
-    preds = default_model().predict_lines(lines)
+    preds = load_reader(args.emotion_model).predict_lines(lines)
     for p in preds:
         if args.json:
             print(json.dumps({"text": p.text, "label": p.label, "scores": p.scores}, ensure_ascii=False))
@@ -147,6 +156,8 @@ def _train(args) -> int:
     try:
         if args.what == "emotion":
             from bridge.train.emotion_text import main as train_main
+        else:
+            from bridge.train.expression import main as train_main
     except ImportError as e:
         raise FacebridgeError("train", f"needs the training extra ({e.name} is missing)",
                               "pip install torch==2.13.0 && pip install -e '.[train]'") from None

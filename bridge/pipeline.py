@@ -11,9 +11,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bridge.emotion import load_reader
+from bridge.emotion.expression import default_expression_model
+from bridge.emotion.prosody import emphasis, prosody
+from bridge.emotion.tags import parse_emotion, split_tags
+from bridge.emotion.track import EmotionTrack, build_track, phrases, place_sentences
 from bridge.errors import InputError
 from bridge.face import FaceFrame, detect_face, load_image
 from bridge.motion import arkit
+from bridge.motion.compose import compose
 from bridge.motion.idle import Event, idle
 from bridge.motion.pose import apply_pose
 from bridge.motion.rig import Rig
@@ -22,6 +28,7 @@ from bridge.progress import Progress
 from bridge.textfile import read_utf8
 from bridge.speech import (Aligner, Audio, Phone, PhoneDecoder, envelope, load_audio,
                            speech_frames, speech_segments)
+from bridge.speech.asr import Recognizer
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +64,7 @@ class Animation:
     transcript: str
     events: list[Event]
     mode: str = "speaking"
-    emotion: dict | None = None
+    emotion: EmotionTrack | None = None
     names: list[str] = field(default_factory=lambda: list(arkit.NAMES))
 
     @property
@@ -93,13 +100,27 @@ def read_text(text: str | None, text_file: str | None) -> str | None:
 
 
 def animate(image_path: str, audio_path: str, text: str | None = None, fps: float = 30.0,
-            seed: int = 0, progress: Progress | None = None,
-            text_name: str = "--text") -> tuple[Animation, Audio]:
+            seed: int = 0, progress: Progress | None = None, text_name: str = "--text",
+            emotion: str | None = None, emotion_model: str | None = None) -> tuple[Animation, Audio]:
+    """Face image + speech (+ transcript, optionally with [emotion] tags) -> Animation.
+
+    emotion: 'label[:intensity]' for the whole clip (overrides tags and the text model);
+    emotion_model: a local Hugging Face classifier folder instead of the shipped model."""
     progress = progress or Progress(enabled=False)
     if not (1 <= fps <= 120):
         raise InputError("--fps", f"{fps} is out of range", "use 1 to 120 frames per second")
     if text is not None and not text.strip():
         raise InputError(text_name, "is empty", "pass the words spoken in the audio, or leave the text out")
+    override = parse_emotion(emotion) if emotion is not None else None
+    sentences = []
+    if text is not None:
+        text, sentences = split_tags(text, name=text_name)
+        if not text.strip():
+            raise InputError(text_name, "holds only emotion tags", "add the words spoken after the tags")
+        if override is not None and any(s.tag for s in sentences):
+            log.warning("--emotion %s overrides the emotion tags in the text", emotion)
+    # Load the emotion reader first: a wrong --emotion-model should fail before the slow stages.
+    reader = load_reader(emotion_model) if override is None else None
 
     progress.stage("reading audio")
     audio = load_audio(audio_path, progress=progress.update)
@@ -115,18 +136,30 @@ def animate(image_path: str, audio_path: str, text: str | None = None, fps: floa
 
     if text is not None:
         progress.stage("aligning the transcript")
-        phones, _words = Aligner().align(audio, text, name=text_name)
+        phones, words = Aligner().align(audio, text, name=text_name)
         transcript = " ".join(text.split())
+        spans, source = place_sentences(sentences, words), "text"
     else:
         progress.stage("decoding phonemes")
         phones = PhoneDecoder().decode(audio, segments, progress=progress.update)
-        transcript = ""
+        transcript, spans, source = "", [], "audio"
+        if override is None:
+            progress.stage("recognising speech (for its emotion)")
+            words = Recognizer().transcribe(audio, segments, progress=progress.update)
+            transcript = " ".join(w.word for w in words)
+            spans = phrases(words)
 
     progress.stage("computing motion")
     frames = speech_frames(audio, env, phones, segments, fps)
+    n = frames.n_frames
+    voice = prosody(audio, env, phones)
+    track = build_track(spans, n, fps, model=reader, prosody=voice, source=source, override=override,
+                        model_name=reader.name if reader else "")
+    expression = default_expression_model().weights(
+        track, emphasis(voice.f0, env.db, env.speech_db, n, fps), seed=seed)
     mouth = speaking_tracks(frames, avatar.rig, decoded=text is None)
-    life = idle(frames.n_frames, fps, level=frames.level, seed=seed)
-    weights = np.clip(mouth + life.weights, 0.0, 1.0)
+    life = idle(n, fps, level=frames.level, seed=seed)
+    weights = compose(mouth, expression, life.weights, frames, avatar.rig, decoded=text is None)
     anim = Animation(avatar=avatar, fps=fps, weights=weights, head_pose=life.head_pose,
-                     phones=phones, transcript=transcript, events=life.events)
+                     phones=phones, transcript=transcript, events=life.events, emotion=track)
     return anim, audio

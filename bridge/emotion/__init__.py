@@ -1,5 +1,5 @@
-"""Emotion: what is said (text) -> probabilities over Ekman's 7 labels."""
+"""Emotion: what is said (text) and how (prosody) -> an emotion track -> expression weights."""
 
-from bridge.emotion.text_model import LABELS, TextEmotionModel, default_model
+from bridge.emotion.text_model import LABELS, EmotionReader, TextEmotionModel, default_model, load_reader
 
-__all__ = ["LABELS", "TextEmotionModel", "default_model"]
+__all__ = ["LABELS", "EmotionReader", "TextEmotionModel", "default_model", "load_reader"]

@@ -30,28 +30,13 @@ class Prediction:
     scores: dict[str, float]
 
 
-class TextEmotionModel:
-    def __init__(self, path: str = DEFAULT_PATH):
-        if not os.path.isfile(path):
-            raise FacebridgeError(f"emotion model {path}", "not found",
-                                  "reinstall facebridge, or retrain it with `facebridge train emotion`")
-        import onnxruntime as ort
+class EmotionReader:
+    """What every text emotion model offers; subclasses implement probabilities()."""
 
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = min(2, os.cpu_count() or 1)
-        self.session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-        meta = self.session.get_modelmeta().custom_metadata_map
-        labels = meta.get("labels", ",".join(LABELS)).split(",")
-        if labels != LABELS:
-            raise FacebridgeError(f"emotion model {path}", f"has labels {labels}", f"expected {LABELS}")
+    name = ""
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
-        """(N, 7) label probabilities, in LABELS order."""
-        out = np.zeros((len(texts), len(LABELS)), np.float32)
-        for b in range(0, len(texts), BATCH):
-            ids, ws = features.batch(texts[b:b + BATCH])
-            out[b:b + BATCH] = self.session.run(["probs"], {"ids": ids, "weights": ws})[0]
-        return out
+        raise NotImplementedError
 
     def predict(self, texts: list[str]) -> list[Prediction]:
         probs = self.probabilities(texts)
@@ -76,6 +61,33 @@ class TextEmotionModel:
         return out
 
 
+class TextEmotionModel(EmotionReader):
+    """The shipped model (models/emotion_text.onnx)."""
+
+    def __init__(self, path: str = DEFAULT_PATH):
+        if not os.path.isfile(path):
+            raise FacebridgeError(f"emotion model {path}", "not found",
+                                  "reinstall facebridge, or retrain it with `facebridge train emotion`")
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = min(2, os.cpu_count() or 1)
+        self.session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+        meta = self.session.get_modelmeta().custom_metadata_map
+        labels = meta.get("labels", ",".join(LABELS)).split(",")
+        if labels != LABELS:
+            raise FacebridgeError(f"emotion model {path}", f"has labels {labels}", f"expected {LABELS}")
+        self.name = os.path.basename(path)
+
+    def probabilities(self, texts: list[str]) -> np.ndarray:
+        """(N, 7) label probabilities, in LABELS order."""
+        out = np.zeros((len(texts), len(LABELS)), np.float32)
+        for b in range(0, len(texts), BATCH):
+            ids, ws = features.batch(texts[b:b + BATCH])
+            out[b:b + BATCH] = self.session.run(["probs"], {"ids": ids, "weights": ws})[0]
+        return out
+
+
 def looks_english(text: str) -> bool:
     letters = [c for c in text if c.isalpha()]
     if not letters:
@@ -95,3 +107,12 @@ def default_model() -> TextEmotionModel:
     if _default is None:
         _default = TextEmotionModel()
     return _default
+
+
+def load_reader(folder: str | None = None) -> EmotionReader:
+    """The shipped model, or a local Hugging Face folder (needs torch)."""
+    if folder is None:
+        return default_model()
+    from bridge.emotion.hf_model import HFEmotionModel
+
+    return HFEmotionModel(folder)

@@ -91,6 +91,16 @@ def speaking_tracks(frames: SpeechFrames, rig: Rig, decoded: bool = False,
     return np.clip(out, 0.0, 1.0)
 
 
+def close_bilabials(out: np.ndarray, frames: SpeechFrames, rig: Rig, decoded: bool = False,
+                    lead_s: float = LEAD_S) -> None:
+    """Re-close the lips for /p b m/ on final weights (after expression was added: a smile or
+    a frown moves the lips, and the closure must still meet). In place."""
+    if not frames.phones:
+        return
+    centre, half, _targets, _dom, names = _phone_table(frames, decoded)
+    _close_bilabials(out, frames, rig, names, centre, half + 0.04, lead_s, trust_phones=not decoded)
+
+
 def _close_bilabials(out, frames, rig, names, centre, width, lead_s, trust_phones) -> None:
     """/p b m/ must meet the lips whatever the jaw does: raise mouthClose until the rig's
     inner-lip gap reaches zero. The lips close `lead_s` before the phone starts and stay

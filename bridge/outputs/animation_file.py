@@ -38,7 +38,7 @@ def write_animation(path: str, anim, progress=None) -> None:
                     progress(min(n, f0 + CHUNK) / n)
             f.write("]")
             tail = {
-                "emotion": anim.emotion,
+                "emotion": anim.emotion.to_json() if anim.emotion is not None else None,
                 "phonemes": [{"phone": p.phone, "start_s": round(p.start_s, 3), "end_s": round(p.end_s, 3)}
                              for p in anim.phones],
                 "transcript": anim.transcript,

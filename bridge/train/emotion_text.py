@@ -22,6 +22,7 @@ import numpy as np
 
 from bridge.emotion import features
 from bridge.emotion.text_model import LABELS
+from bridge.train.onnx_io import save_graph
 
 DEFAULT_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "goemotions-ekman")
 
@@ -62,7 +63,6 @@ def macro_f1(pred: list[int], gold: list[list[int]]) -> tuple[float, list[float]
 
 def export_onnx(weight: np.ndarray, bias: np.ndarray, path: str, meta: dict[str, str]) -> None:
     """weight (BUCKETS, 7), bias (7,) -> ids (B, L) int64, weights (B, L) float -> probs (B, 7)."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     nodes = [
@@ -82,14 +82,7 @@ def export_onnx(weight: np.ndarray, bias: np.ndarray, path: str, meta: dict[str,
          numpy_helper.from_array(bias.astype(np.float32), "b"),
          numpy_helper.from_array(np.array([1], np.int64), "axis1"),
          numpy_helper.from_array(np.array([2], np.int64), "axis2")])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="facebridge")
-    model.ir_version = 8  # readable by onnxruntime >= 1.14
-    for k, v in meta.items():
-        model.metadata_props.append(onnx.StringStringEntryProto(key=k, value=v))
-    onnx.checker.check_model(model)
-    tmp = path + ".partial"
-    onnx.save(model, tmp)
-    os.replace(tmp, path)
+    save_graph(graph, path, meta)
 
 
 def main(argv: list[str] | None = None) -> None:

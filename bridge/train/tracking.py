@@ -1,0 +1,44 @@
+"""Landmarks tracked on every frame of a video (FaceMesh), cached next to the run.
+
+Training and measuring both need them (expression statistics, the generator's pairs), and
+tracking is the slow part, so each video's track is computed once and kept as .npz keyed by
+the file's size and modification time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import numpy as np
+
+CACHE = os.environ.get("FACEBRIDGE_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "facebridge"))
+
+
+def track_video(path: str, cache_dir: str = CACHE, progress=None) -> tuple[np.ndarray, float]:
+    """-> (F, 478, 3) landmarks in pixels (NaN where the face was lost), fps."""
+    import av
+
+    from bridge.face import FaceMeshDetector
+
+    st = os.stat(path)
+    key = hashlib.sha1(f"{os.path.abspath(path)}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:16]
+    cache = os.path.join(cache_dir, "tracks", f"{os.path.splitext(os.path.basename(path))[0]}-{key}.npz")
+    if os.path.exists(cache):
+        z = np.load(cache)
+        return z["points"], float(z["fps"])
+    out = []
+    with av.open(path) as c, FaceMeshDetector(video=True, max_faces=1) as det:
+        vs = c.streams.video[0]
+        fps = float(vs.average_rate)
+        total = vs.frames or 0
+        for i, frame in enumerate(c.decode(video=0)):
+            faces = det._run(frame.to_ndarray(format="rgb24"))
+            out.append(faces[0] if faces else np.full((478, 3), np.nan, np.float32))
+            if progress and total:
+                progress(min(1.0, (i + 1) / total))
+    points = np.asarray(out, np.float32)
+    os.makedirs(os.path.dirname(cache), exist_ok=True)
+    np.savez_compressed(cache + ".partial.npz", points=points, fps=fps)
+    os.replace(cache + ".partial.npz", cache)
+    return points, fps
