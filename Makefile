@@ -6,11 +6,21 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench clean
 
+TEST_STAMP := $(VENV)/.installed-test
+
+# The demo needs the run-time dependencies only (no torch).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e .
 	touch $(STAMP)
+
+# The tests also train small models and build a tiny Hugging Face classifier: torch first, pinned
+# to the CPU wheel (a looser request would pull a multi-GB CUDA build), then the test extra.
+$(TEST_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(TEST_STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/facebridge animate --image samples/astronaut.png --audio samples/hello.wav \
@@ -18,14 +28,15 @@ demo: $(STAMP)
 	@echo "demo: open out/demo/preview.mp4 (animation data: out/demo/animation.json)"
 
 # pytest exits 5 when it collected no test: that is a failure here, never a silent pass.
-test: $(STAMP)
+test: $(TEST_STAMP)
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest ran no tests" >&2; exit 1; fi; exit $$rc
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(PY) bench/lipsync.py
 	$(PY) bench/speed.py
 	$(PY) bench/emotion_text.py
+	$(PY) bench/expression.py
 
 clean:
 	rm -rf out build *.egg-info .pytest_cache

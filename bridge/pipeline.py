@@ -152,7 +152,7 @@ def animate(image_path: str, audio_path: str, text: str | None = None, fps: floa
     progress.stage("computing motion")
     frames = speech_frames(audio, env, phones, segments, fps)
     n = frames.n_frames
-    voice = prosody(audio, env, phones)
+    voice = prosody(audio, env, phones, segments)
     track = build_track(spans, n, fps, model=reader, prosody=voice, source=source, override=override,
                         model_name=reader.name if reader else "")
     expression = default_expression_model().weights(

@@ -64,6 +64,10 @@ class HFEmotionModel(EmotionReader):
         except ImportError as e:
             raise FacebridgeError(name, f"needs {e.name}, which is not installed",
                                   "pip install torch==2.13.0 (and transformers, a facebridge dependency)") from None
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # our own progress is on the terminal; theirs is noise
+        hf_logging.set_verbosity_error()
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
             self.model = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True).eval()

@@ -59,8 +59,15 @@ class Prosody:
         return float(1.0 / (1.0 + np.exp(-z)))
 
 
-def prosody(audio: Audio, env: Envelope, phones: list[Phone]) -> Prosody:
-    return Prosody(f0=pitch(audio.samples), db=env.db, speech_db=env.speech_db, phones=phones)
+def prosody(audio: Audio, env: Envelope, phones: list[Phone], segments: list[tuple[float, float]]) -> Prosody:
+    """Pitch is analysed inside the speech segments only (an hour of room noise costs nothing)."""
+    f0 = np.zeros(len(env.db), np.float32)
+    hop = int(HOP_S * RATE)
+    for s, e in segments:
+        a = int(s / HOP_S)
+        seg = pitch(audio.samples[a * hop:int(e * RATE)])[:max(0, len(f0) - a)]
+        f0[a:a + len(seg)] = seg
+    return Prosody(f0=f0, db=env.db, speech_db=env.speech_db, phones=phones)
 
 
 def pitch(x: np.ndarray) -> np.ndarray:

@@ -6,7 +6,8 @@ lids and cheeks:
 - rounding (/uw ow w/: pucker, funnel) overrides the smile's and the stretch's pull on the
   lip corners;
 - pressed lips (anger) and the raised chin (sadness) give way as the jaw opens;
-- the jaw opens as far as the larger of speech and expression (surprise, fear) asks;
+- the expression's jaw drop (surprise, fear) shows in pauses; while speaking, speech owns the
+  jaw (a jaw held open would keep /p b m/ from closing);
 - a blink closes the lids through eyeWide (fear, surprise) and eyeSquint;
 - last, bilabials re-close the lips on the final shape (a smile or frown moves the lips).
 """
@@ -17,6 +18,7 @@ import numpy as np
 
 from bridge.motion import arkit
 from bridge.motion.rig import Rig
+from bridge.motion.smooth import gaussian
 from bridge.motion.speaking import close_bilabials
 from bridge.speech.frames import SpeechFrames
 
@@ -38,7 +40,8 @@ def compose(speech: np.ndarray, expression: np.ndarray, idle: np.ndarray, frames
     jaw = speech[:, I["jawOpen"]]
     expr[:, _NEED_CLOSED_JAW] *= np.clip(1 - jaw / JAW_FOR_OPEN, 0, 1)[:, None]
     out = speech + expr + idle
-    out[:, I["jawOpen"]] = np.maximum(jaw, expr[:, I["jawOpen"]])
+    pause = 1 - gaussian(frames.active.astype(np.float32), 0.15 * frames.fps)
+    out[:, I["jawOpen"]] = np.maximum(jaw, expr[:, I["jawOpen"]] * pause)
     for side, cols in _LIDS_OPEN.items():
         out[:, cols] *= (1 - np.clip(idle[:, I["eyeBlink" + side]], 0, 1))[:, None]
     out = np.clip(out, 0.0, 1.0)
