@@ -87,7 +87,9 @@ def lag_scan(pred, truth, fps, max_lag_s=MAX_LAG_S):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--clips", default=",".join(CLIPS))
-    ap.add_argument("--out", default=os.path.join(RESULTS, "lipsync.json"))
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--emotions", default="",
+                    help="also run with each of these --emotion overrides (e.g. joy,anger) and report the drop")
     args = ap.parse_args()
     from bridge.pipeline import animate
 
@@ -112,6 +114,10 @@ def main() -> None:
             anim, _ = animate(img, wav, text=None, fps=fps)
             elapsed = time.perf_counter() - t0
             pred = opening(anim.landmarks())
+            with_emotion = {}
+            for emo in filter(None, args.emotions.split(",")):
+                a2, _ = animate(img, wav, text=None, fps=fps, emotion=emo)
+                with_emotion[emo] = opening(a2.landmarks())
         n = min(len(pred), len(truth))
         pred, tr = pred[:n], truth[:n]
         base = rms_baseline(audio, rate, n, fps)
@@ -123,13 +129,19 @@ def main() -> None:
                          rms_r_best=round(bb, 3), rms_best_lag_ms=round(blag * 1000),
                          r_wide=round(rw, 3), wide_lag_ms=round(wlag * 1000),
                          animate_s=round(elapsed, 2)))
+        for emo, p2 in with_emotion.items():
+            e0, eb, _ = lag_scan(p2[:n], tr, fps)
+            rows[-1][f"r0_{emo}"], rows[-1][f"r_best_{emo}"] = round(e0, 3), round(eb, 3)
         print(json.dumps(rows[-1]), flush=True)
-    mean = {k: round(float(np.mean([r[k] for r in rows])), 3)
-            for k in ("r0", "r_best", "rms_r0", "rms_r_best", "r_wide")}
+    keys = ["r0", "r_best", "rms_r0", "rms_r_best", "r_wide"]
+    keys += [f"{k}_{e}" for e in filter(None, args.emotions.split(",")) for k in ("r0", "r_best")]
+    mean = {k: round(float(np.mean([r[k] for r in rows])), 3) for k in keys}
+    command = "python bench/lipsync.py" + (f" --emotions {args.emotions}" if args.emotions else "")
     report = dict(date=datetime.date.today().isoformat(), machine=machine(), commit=git_rev(),
-                  command="python bench/lipsync.py", clips=rows, mean=mean)
+                  command=command, clips=rows, mean=mean)
     print(json.dumps(mean))
-    with open(args.out, "w") as f:
+    out = args.out or os.path.join(RESULTS, "lipsync_emotion.json" if args.emotions else "lipsync.json")
+    with open(out, "w") as f:
         json.dump(report, f, indent=1)
 
 

@@ -6,8 +6,10 @@ lids and cheeks:
 - rounding (/uw ow w/: pucker, funnel) overrides the smile's and the stretch's pull on the
   lip corners;
 - pressed lips (anger) and the raised chin (sadness) give way as the jaw opens;
-- the expression's jaw drop (surprise, fear) shows in pauses; while speaking, speech owns the
-  jaw (a jaw held open would keep /p b m/ from closing);
+- speech owns the jaw: the expression's jaw drop (AU26 of surprise, fear) is left out while
+  speaking. Measured: held open it kept /p b m/ from closing; shown only in pauses it moved
+  the jaw against the speech rhythm (lip-sync r on a quiet clip fell from 0.82 to -0.1).
+  Surprise and fear still read from the brows and the widened eyes;
 - a blink closes the lids through eyeWide (fear, surprise) and eyeSquint;
 - last, bilabials re-close the lips on the final shape (a smile or frown moves the lips).
 """
@@ -18,7 +20,6 @@ import numpy as np
 
 from bridge.motion import arkit
 from bridge.motion.rig import Rig
-from bridge.motion.smooth import gaussian
 from bridge.motion.speaking import close_bilabials
 from bridge.speech.frames import SpeechFrames
 
@@ -40,8 +41,7 @@ def compose(speech: np.ndarray, expression: np.ndarray, idle: np.ndarray, frames
     jaw = speech[:, I["jawOpen"]]
     expr[:, _NEED_CLOSED_JAW] *= np.clip(1 - jaw / JAW_FOR_OPEN, 0, 1)[:, None]
     out = speech + expr + idle
-    pause = 1 - gaussian(frames.active.astype(np.float32), 0.15 * frames.fps)
-    out[:, I["jawOpen"]] = np.maximum(jaw, expr[:, I["jawOpen"]] * pause)
+    out[:, I["jawOpen"]] = jaw
     for side, cols in _LIDS_OPEN.items():
         out[:, cols] *= (1 - np.clip(idle[:, I["eyeBlink" + side]], 0, 1))[:, None]
     out = np.clip(out, 0.0, 1.0)

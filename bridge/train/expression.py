@@ -81,7 +81,7 @@ def measure(videos: str, log) -> dict:
 
     cols = [arkit.INDEX[k] for k in OUTPUTS]
     brow = [OUTPUTS.index(k) for k in BROW_RAISE]
-    fit, held, talk = [], [], {"fit": ([], []), "held": ([], [])}
+    fit, held, talk, used = [], [], {"fit": ([], []), "held": ([], [])}, []
     names = sorted(f[:-4] for f in os.listdir(videos) if f.endswith(".mp4"))
     for i, name in enumerate(names):
         path = os.path.join(videos, name + ".mp4")
@@ -93,6 +93,7 @@ def measure(videos: str, log) -> dict:
         w, idx = solve_clip(points, step=1 if name in TALKING else 2)
         w = w[:, cols]
         (held if name in HELD_OUT else fit).append(w)
+        used.append(name)
         if name in TALKING:
             x = clip_audio(path)
             env = envelope(Audio(x, path, 16000, 1))
@@ -121,7 +122,7 @@ def measure(videos: str, log) -> dict:
 
     slope, r_fit = emph_fit(talk["fit"])
     held_slope, r_held = emph_fit(talk["held"])
-    return {"clips_fit": [n for n in names if n not in HELD_OUT], "clips_held_out": HELD_OUT,
+    return {"clips_fit": [n for n in used if n not in HELD_OUT], "clips_held_out": HELD_OUT,
             "frames_fit": len(X), "frames_held_out": len(H),
             "components": pcs.tolist(), "sigma": sigma.tolist(),
             "explained_fit": float(var[:STYLE_DIMS].sum() / var.sum()), "explained_held_out": float(held_explained),
