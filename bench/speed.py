@@ -41,7 +41,11 @@ def main() -> None:
         speech, rate = sf.read(os.path.join(DATA, "speech", "mt_eng.wav"), dtype="float32")
         ten = os.path.join(tmp, "ten.wav")
         sf.write(ten, speech[3 * rate:13 * rate], rate)
-        for label, extra in (("10 s, no transcript, --render none", []),):
+        # Without a transcript the words are recognised for their emotion (ASR); an explicit
+        # --emotion skips that, which is the foundation's own path.
+        for label, extra in (("10 s, no transcript, --render none", []),
+                             ("10 s, no transcript, --emotion neutral (no ASR), --render none",
+                              ["--emotion", "neutral"])):
             runs = [cli_seconds("--image", FACE, "--audio", ten, "--render", "none", "--out",
                                 os.path.join(tmp, "o"), *extra) for _ in range(3)]
             rows[label] = dict(seconds=round(min(runs), 2), rtf=round(min(runs) / 10.0, 3))

@@ -201,3 +201,16 @@ def test_python_api_gives_the_track(tmp_path):
     assert anim.emotion.segments[0].label == "surprise"
     assert abs(anim.emotion.probs[:, LABELS.index("surprise")].max() - 0.7) < 1e-3
     assert anim.weights[:, I["browOuterUpLeft"]].mean() > 0.3
+
+
+def test_non_english_and_emoji_sentences_in_the_track(caplog):
+    from bridge.emotion import default_model
+    from bridge.emotion.track import build_track
+
+    _, sents = split_tags("这是一个非常悲伤的故事。 😍😍😍 [anger] I am done.")
+    spans = [(s, 1.0 * i, 1.0 * i + 0.8) for i, s in enumerate(sents)]
+    with caplog.at_level("WARNING"):
+        track = build_track(spans, 90, 30.0, model=default_model())
+    assert track.segments[0].label == "neutral" and "does not look like English" in caplog.text
+    assert track.segments[1].source == "text"  # emoji are read by the model, not refused
+    assert track.segments[2].label == "anger" and track.segments[2].source == "tag"

@@ -20,7 +20,7 @@ from bridge.errors import InputError
 
 TAG = re.compile(r"\[([^\[\]]*)\]")
 # A sentence ends at . ! ? … (runs of them) followed by space or the end of the text.
-SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+")
+SENTENCE_END = re.compile(r"(?<=[.!?…。！？])[\"')\]]*\s+")
 
 
 @dataclass
