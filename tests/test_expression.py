@@ -214,3 +214,13 @@ def test_non_english_and_emoji_sentences_in_the_track(caplog):
     assert track.segments[0].label == "neutral" and "does not look like English" in caplog.text
     assert track.segments[1].source == "text"  # emoji are read by the model, not refused
     assert track.segments[2].label == "anger" and track.segments[2].source == "tag"
+
+
+def test_animate_with_emotion_imports_neither_torch_nor_transformers():
+    """The run-time path stays light: only --emotion-model loads transformers and torch."""
+    code = ("import sys\nfrom bridge.pipeline import animate\n"
+            f"animate({FACE!r}, {HELLO_WAV!r}, text='[joy] ' + {HELLO!r})\n"
+            "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "[]"

@@ -123,7 +123,7 @@ class ExpressionModel:
 def style_codes(track, seed: int) -> np.ndarray:
     """(F, STYLE_DIMS): one random style per sentence, eased like the track itself, so the
     same emotion twice is not the identical face twice."""
-    from bridge.emotion.track import EASE_S, LEAD_S, _ease
+    from bridge.emotion.track import EASE_S, LEAD_S, ease
 
     n, fps = len(track.probs), track.fps
     rng = np.random.default_rng(seed + 7919)
@@ -132,7 +132,7 @@ def style_codes(track, seed: int) -> np.ndarray:
     step = np.tile(codes[0], (n, 1))
     for code, seg in zip(codes[1:], track.segments[1:]):
         step[t >= seg.start_s - LEAD_S] = code
-    return _ease(step, max(1, int(round(EASE_S * fps))))
+    return ease(step, max(1, int(round(EASE_S * fps))))
 
 
 _default: ExpressionModel | None = None

@@ -172,11 +172,11 @@ def build_track(spans: list[tuple[Sentence, float, float]], n_frames: int, fps: 
         step[on] = seg.probs
         arousal[on] = seg.arousal if seg.arousal is not None else 0.5
     k = max(1, int(round(EASE_S * fps)))
-    return EmotionTrack(probs=_ease(step, k), arousal=_ease(arousal[:, None], k)[:, 0],
+    return EmotionTrack(probs=ease(step, k), arousal=ease(arousal[:, None], k)[:, 0],
                         segments=segments, fps=fps, model=model_name)
 
 
-def _ease(x: np.ndarray, k: int) -> np.ndarray:
+def ease(x: np.ndarray, k: int) -> np.ndarray:
     """Moving average with a raised-cosine kernel: steps become S-shaped ramps k frames long,
     and rows that sum to 1 keep summing to 1."""
     if k <= 1 or len(x) < 2:
