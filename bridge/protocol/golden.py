@@ -1,0 +1,95 @@
+"""Golden messages: canonical examples of every message, as the bytes on the wire
+(`tests/golden/NAME.msgpack`) beside their decoded form (`NAME.json`; bytes as
+{"$bytes": hex}). Engine clients' tests read them to check their own codecs; our tests check
+that the codec still produces exactly these bytes (the wire format must not drift).
+
+    python -m bridge.protocol.golden tests/golden      # rewrite them (a protocol change)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import msgpack
+import numpy as np
+
+from bridge.motion import arkit
+from bridge.protocol.codec import Frame, encode_frame, encode_reply, encode_request
+
+PCM = np.sin(np.arange(8) / 3).astype("<f4").tobytes()  # 8 samples
+
+
+def examples() -> dict[str, list[bytes]]:
+    """name -> the message's frames (control messages have one; data frames several)."""
+    f = Frame(avatar="a1", kind="anim", seq=7, pts=0.2333, t_ns=1_700_000_000_000_000_000, mode="speaking",
+              utterance=1, emotion="joy", blendshapes=np.linspace(0, 1, arkit.N, dtype=np.float32),
+              head_pose=np.array([1, -2, 0.5, 0, 0.1, 0], np.float32), final=False)
+    schema = {"blendshape_names": arkit.NAMES, "landmarks": 478, "head_pose": ["pitch", "yaw", "roll", "tx", "ty", "tz"],
+              "fps": 30.0, "topics": ["anim.<avatar>"]}
+    return {
+        "hello": [encode_request("hello", 1, protocol=1, client="unity-client/0.1")],
+        "welcome": [encode_reply("welcome", 1, protocol=1, server="facebridge/0.1.0", schema=schema)],
+        "ping": [encode_request("ping", 2, t_ns=123_456_789)],
+        "pong": [encode_reply("pong", 2, t_ns=987_654_321, client_t_ns=123_456_789)],
+        "create_avatar": [encode_request("create_avatar", 3, image=b"\x89PNG\r\n\x1a\n", name="a1")],
+        "avatar_created": [encode_reply("avatar_created", 3, avatar="a1", image_size=[512, 512])],
+        "speak_clip": [encode_request("speak", 4, avatar="a1", audio=b"RIFF....WAVE", text="[joy] Hello there.")],
+        "speak_chunk": [encode_request("speak", 5, avatar="a1", pcm=PCM, rate=16000, final=False)],
+        "listen": [encode_request("listen", 6, avatar="a1", pcm=PCM, rate=16000)],
+        "set_emotion": [encode_request("set_emotion", 7, avatar="a1", emotion="sadness:0.5")],
+        "stop": [encode_request("stop", 8, avatar="a1")],
+        "ok": [encode_reply("ok", 4, avatar="a1", utterance=1, frames=154, duration_s=5.12)],
+        "error": [encode_reply("error", 9, code="unknown_avatar", message="no avatar 'zz' (create_avatar first)")],
+        "frame_anim": encode_frame(f),
+    }
+
+
+def _jsonable(x):
+    if isinstance(x, (bytes, bytearray)):
+        return {"$bytes": bytes(x).hex()}
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_jsonable(v) for v in x]
+    return x
+
+
+def decoded(parts: list[bytes]):
+    """The JSON form: a control message's map, or a data frame's topic, header and blobs."""
+    if len(parts) == 1:
+        return _jsonable(msgpack.unpackb(parts[0], raw=False))
+    return {"topic": parts[0].decode(), "header": _jsonable(msgpack.unpackb(parts[1], raw=False)),
+            "blobs": [np.frombuffer(p, "<f4").round(6).tolist() for p in parts[2:]]}
+
+
+def write(folder: str) -> None:
+    os.makedirs(folder, exist_ok=True)
+    for name, parts in examples().items():
+        with open(os.path.join(folder, name + ".msgpack"), "wb") as f:
+            # Several frames: each prefixed by its length (uint32 LE), so one file holds them.
+            if len(parts) == 1:
+                f.write(parts[0])
+            else:
+                for p in parts:
+                    f.write(len(p).to_bytes(4, "little") + p)
+        with open(os.path.join(folder, name + ".json"), "w") as f:
+            json.dump(decoded(parts), f, indent=1)
+            f.write("\n")
+
+
+def read_parts(path: str, multipart: bool) -> list[bytes]:
+    data = open(path, "rb").read()
+    if not multipart:
+        return [data]
+    parts, i = [], 0
+    while i < len(data):
+        n = int.from_bytes(data[i:i + 4], "little")
+        parts.append(data[i + 4:i + 4 + n])
+        i += 4 + n
+    return parts
+
+
+if __name__ == "__main__":
+    write(sys.argv[1] if len(sys.argv) > 1 else os.path.join("tests", "golden"))
