@@ -99,16 +99,11 @@ def read_text(text: str | None, text_file: str | None) -> str | None:
     return text
 
 
-def animate(image_path: str, audio_path: str, text: str | None = None, fps: float = 30.0,
-            seed: int = 0, progress: Progress | None = None, text_name: str = "--text",
-            emotion: str | None = None, emotion_model: str | None = None) -> tuple[Animation, Audio]:
-    """Face image + speech (+ transcript, optionally with [emotion] tags) -> Animation.
-
-    emotion: 'label[:intensity]' for the whole clip (overrides tags and the text model);
-    emotion_model: a local Hugging Face classifier folder instead of the shipped model."""
-    progress = progress or Progress(enabled=False)
-    if not (1 <= fps <= 120):
-        raise InputError("--fps", f"{fps} is out of range", "use 1 to 120 frames per second")
+def prepare_emotion(text: str | None, emotion: str | None, emotion_model: str | None = None,
+                    text_name: str = "--text", reader=None):
+    """Check the text and emotion options before any slow work -> (text without tags, its
+    sentences, the override or None, the emotion reader or None). `reader`: one already
+    loaded (the daemon keeps one)."""
     if text is not None and not text.strip():
         raise InputError(text_name, "is empty", "pass the words spoken in the audio, or leave the text out")
     override = parse_emotion(emotion) if emotion is not None else None
@@ -119,20 +114,47 @@ def animate(image_path: str, audio_path: str, text: str | None = None, fps: floa
             raise InputError(text_name, "holds only emotion tags", "add the words spoken after the tags")
         if override is not None and any(s.tag for s in sentences):
             log.warning("--emotion %s overrides the emotion tags in the text", emotion)
-    # Load the emotion reader first: a wrong --emotion-model should fail before the slow stages.
-    reader = load_reader(emotion_model) if override is None else None
+    if override is None and reader is None:
+        # Loaded first: a wrong --emotion-model should fail before the slow stages.
+        reader = load_reader(emotion_model)
+    return text, sentences, override, (None if override is not None else reader)
+
+
+def animate(image_path: str, audio_path: str, text: str | None = None, fps: float = 30.0,
+            seed: int = 0, progress: Progress | None = None, text_name: str = "--text",
+            emotion: str | None = None, emotion_model: str | None = None) -> tuple[Animation, Audio]:
+    """Face image + speech (+ transcript, optionally with [emotion] tags) -> Animation.
+
+    emotion: 'label[:intensity]' for the whole clip (overrides tags and the text model);
+    emotion_model: a local Hugging Face classifier folder instead of the shipped model."""
+    progress = progress or Progress(enabled=False)
+    if not (1 <= fps <= 120):
+        raise InputError("--fps", f"{fps} is out of range", "use 1 to 120 frames per second")
+    text, sentences, override, reader = prepare_emotion(text, emotion, emotion_model, text_name)
 
     progress.stage("reading audio")
     audio = load_audio(audio_path, progress=progress.update)
+    progress.stage("finding the face")
+    avatar = Avatar.from_image(load_image(image_path), name=f"image {image_path}")
+    anim = animate_avatar(avatar, audio, text=text, sentences=sentences, fps=fps, seed=seed, progress=progress,
+                          text_name=text_name, override=override, reader=reader,
+                          audio_name=f"audio {audio_path}")
+    return anim, audio
+
+
+def animate_avatar(avatar: Avatar, audio: Audio, text: str | None = None, sentences=None, fps: float = 30.0,
+                   seed: int = 0, progress: Progress | None = None, text_name: str = "--text",
+                   override=None, reader=None, audio_name: str = "audio") -> Animation:
+    """The motion stages for a face already found and audio already read (the daemon calls
+    this per utterance). `text` is the transcript without tags, `sentences` its tagged
+    sentences (from split_tags); `reader` the emotion model unless `override` is given."""
+    progress = progress or Progress(enabled=False)
+    sentences = sentences or []
     env = envelope(audio)
     segments = speech_segments(env)
     if not segments:
-        raise InputError(f"audio {audio_path}", "contains no speech (silence only)",
+        raise InputError(audio_name, "contains no speech (silence only)",
                          "check the recording level, or pass a file with speech")
-
-    progress.stage("finding the face")
-    image = load_image(image_path)
-    avatar = Avatar.from_image(image, name=f"image {image_path}")
 
     if text is not None:
         progress.stage("aligning the transcript")
@@ -160,6 +182,5 @@ def animate(image_path: str, audio_path: str, text: str | None = None, fps: floa
     mouth = speaking_tracks(frames, avatar.rig, decoded=text is None)
     life = idle(n, fps, level=frames.level, seed=seed)
     weights = compose(mouth, expression, life.weights, frames, avatar.rig, decoded=text is None)
-    anim = Animation(avatar=avatar, fps=fps, weights=weights, head_pose=life.head_pose,
+    return Animation(avatar=avatar, fps=fps, weights=weights, head_pose=life.head_pose,
                      phones=phones, transcript=transcript, events=life.events, emotion=track)
-    return anim, audio
