@@ -50,6 +50,14 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true",
                    help='one JSON object per line: {"text", "label", "scores": {7 labels}}')
 
+    v = sub.add_parser("serve", help="the daemon: stream face motion to engines over ZeroMQ (docs/protocol.md)",
+                       description="Serve avatars to engine clients. Binds to loopback unless told otherwise.")
+    v.add_argument("--control", default="tcp://127.0.0.1:5555", help="ROUTER endpoint for requests")
+    v.add_argument("--data", default="tcp://127.0.0.1:5556", help="PUB endpoint for frames")
+    v.add_argument("--fps", type=float, default=30.0, help="motion frames per second (default 30)")
+    v.add_argument("--lookahead", type=float, default=0.1, help="publish frames this many seconds early")
+    v.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+
     t = sub.add_parser("train", help="retrain a shipped model (needs the train extra)")
     t.add_argument("what", choices=["emotion", "expression"],
                    help="emotion: the text emotion model; expression: the expression network")
@@ -62,8 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         _parser().print_help()
         return 2
-    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
-                        format="facebridge: %(message)s")
+    level = logging.INFO if getattr(args, "verbose", False) else logging.WARNING
+    if getattr(args, "log_level", None):
+        level = getattr(logging, args.log_level.upper())
+    logging.basicConfig(level=level, format="facebridge: %(asctime)s %(levelname)s %(message)s"
+                        if args.command == "serve" else "facebridge: %(message)s")
     try:
         if args.command == "animate":
             return _animate(args)
@@ -71,6 +82,19 @@ def main(argv: list[str] | None = None) -> int:
             return _emotion(args)
         if args.command == "train":
             return _train(args)
+        if args.command == "serve":
+            from bridge.server import run
+
+            if not (1 <= args.fps <= 120) or not (0 <= args.lookahead <= 2):
+                raise InputError("serve", "--fps must be 1..120 and --lookahead 0..2 s", "see --help")
+            try:
+                run(args.control, args.data, fps=args.fps, lookahead_s=args.lookahead,
+                    ready=lambda line: print(line, flush=True))
+            except Exception as e:  # zmq.ZMQError: address in use, bad endpoint
+                if type(e).__name__ != "ZMQError":
+                    raise
+                raise InputError("serve", f"cannot bind ({e})", "pick a free port or a valid tcp://HOST:PORT") from None
+            return 0
     except FacebridgeError as e:
         print(f"facebridge: error: {e}", file=sys.stderr)
         return 1

@@ -1,0 +1,264 @@
+"""The daemon: a ROUTER for control requests, a PUB for frames, one loop that owns both.
+
+Only this loop touches sockets (ZeroMQ sockets are not thread-safe). Session workers compute
+and post to the outbox; the loop sends replies at once and frames when they fall due (their
+pts minus the lookahead, on the utterance's clock). Every request is validated by
+bridge.protocol; anything wrong gets an `error` reply and is counted, and the loop goes on.
+"""
+
+from __future__ import annotations
+
+import heapq
+import ipaddress
+import itertools
+import logging
+import queue
+import signal
+import threading
+import time
+from urllib.parse import urlparse
+
+import numpy as np
+import zmq
+
+from bridge import __version__
+from bridge.motion import arkit
+from bridge.protocol import (PROTOCOL_VERSION, SUPPORTED_VERSIONS, ProtocolError, decode_request, encode_frame,
+                             encode_reply, error_reply)
+from bridge.server.session import Session
+
+log = logging.getLogger("facebridge.daemon")
+DEFAULT_CONTROL = "tcp://127.0.0.1:5555"
+DEFAULT_DATA = "tcp://127.0.0.1:5556"
+MAX_SESSIONS = 32
+POLL_MS = 5  # loop period when idle: bounds how late a due frame can be sent
+
+
+def is_loopback(endpoint: str) -> bool:
+    host = urlparse(endpoint).hostname or ""
+    if endpoint.startswith(("ipc://", "inproc://")) or host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Daemon:
+    def __init__(self, control: str = DEFAULT_CONTROL, data: str = DEFAULT_DATA, fps: float = 30.0,
+                 lookahead_s: float = 0.1):
+        self.fps, self.lookahead_s = fps, lookahead_s
+        self.ctx = zmq.Context()
+        self.control = self.ctx.socket(zmq.ROUTER)
+        self.control.setsockopt(zmq.LINGER, 0)
+        self.control.setsockopt(zmq.ROUTER_MANDATORY, 0)  # a vanished client's reply is dropped
+        self.control.setsockopt(zmq.MAXMSGSIZE, 100 << 20)  # the transport drops bigger frames
+        self.data = self.ctx.socket(zmq.PUB)
+        self.data.setsockopt(zmq.LINGER, 0)
+        self.data.setsockopt(zmq.SNDHWM, 256)  # a slow subscriber loses frames, never grows memory
+        for ep in (control, data):
+            if not is_loopback(ep):
+                log.warning("binding %s: reachable from the network, without encryption", ep)
+        self.control.bind(control)
+        self.data.bind(data)
+        self.endpoints = (self.control.getsockopt_string(zmq.LAST_ENDPOINT),
+                          self.data.getsockopt_string(zmq.LAST_ENDPOINT))
+        self.sessions: dict[str, Session] = {}
+        self.peers: dict[bytes, int] = {}  # client identity -> negotiated protocol version
+        self.outq: queue.Queue = queue.Queue()
+        self.due: list = []  # heap of (due time, order, frame, session)
+        self._order = itertools.count()
+        self._ids = itertools.count(1)
+        self.stop_flag = threading.Event()
+        self.started = time.monotonic()
+        self.counts = {"requests": 0, "frames_sent": 0, "errors": {}}
+        self.timings: dict[str, list[float]] = {}
+        self.lateness: list[float] = []
+        self._reader = None
+
+    # ---- helpers for sessions
+    def post(self, kind, peer, rid, **kw) -> None:
+        self.outq.put((kind, peer, rid, kw))
+
+    def reader(self):
+        if self._reader is None:
+            from bridge.emotion import default_model
+
+            self._reader = default_model()
+        return self._reader
+
+    # ---- the loop
+    def serve(self) -> None:
+        poller = zmq.Poller()
+        poller.register(self.control, zmq.POLLIN)
+        while not self.stop_flag.is_set():
+            timeout = POLL_MS
+            if self.due:
+                timeout = max(0, min(POLL_MS, int((self.due[0][0] - time.monotonic()) * 1000)))
+            if poller.poll(timeout):
+                for _ in range(100):  # drain, but let frames out between bursts
+                    try:
+                        parts = self.control.recv_multipart(zmq.NOBLOCK, copy=True)
+                    except zmq.Again:
+                        break
+                    self._handle(parts)
+            self._drain_outbox()
+            self._send_due()
+        self.close()
+
+    def close(self) -> None:
+        for s in self.sessions.values():
+            s.close()
+        self.control.close(0)
+        self.data.close(0)
+        self.ctx.term()
+
+    def _reply(self, peer: bytes, data: bytes) -> None:
+        try:
+            self.control.send_multipart([peer, data], zmq.NOBLOCK)
+        except zmq.ZMQError:
+            pass  # the client is gone or not reading: replies are not queued forever
+
+    def _error(self, peer: bytes, err: ProtocolError, rid=None) -> None:
+        self.counts["errors"][err.code] = self.counts["errors"].get(err.code, 0) + 1
+        log.info("error %s to %s: %s", err.code, peer.hex()[:8], err.message)
+        self._reply(peer, error_reply(err, rid))
+
+    def _handle(self, parts: list[bytes]) -> None:
+        self.counts["requests"] += 1
+        if len(parts) < 2:
+            return
+        peer, frames = parts[0], parts[1:]
+        if len(frames) != 1:
+            return self._error(peer, ProtocolError("malformed", f"a request is one frame, got {len(frames)}"))
+        try:
+            msg = decode_request(frames[0])
+            self._dispatch(peer, msg)
+        except ProtocolError as e:
+            self._error(peer, e)
+        except Exception:  # the daemon never dies of client input
+            log.exception("request failed")
+            self._error(peer, ProtocolError("internal", "the request failed inside the daemon (see its log)"))
+
+    def _dispatch(self, peer: bytes, msg: dict) -> None:
+        kind, rid = msg["type"], msg["id"]
+        if kind == "hello":
+            common = [v for v in SUPPORTED_VERSIONS if v <= msg["protocol"]]
+            if not common:
+                raise ProtocolError("unsupported_protocol", f"this daemon speaks protocol {list(SUPPORTED_VERSIONS)}; "
+                                    f"the client offered up to {msg['protocol']}", rid)
+            self.peers[peer] = max(common)
+            log.info("hello from %s (%s), protocol %d", peer.hex()[:8], msg.get("client", "?"), self.peers[peer])
+            return self._reply(peer, encode_reply("welcome", rid, protocol=self.peers[peer],
+                                                  server=f"facebridge/{__version__}", schema=self.schema()))
+        if peer not in self.peers:
+            raise ProtocolError("hello_first", f"send hello (protocol {PROTOCOL_VERSION}) before {kind}", rid)
+        if kind == "ping":
+            return self._reply(peer, encode_reply("pong", rid, t_ns=time.time_ns(), client_t_ns=msg["t_ns"]))
+        if kind == "stats":
+            return self._reply(peer, encode_reply("stats", rid, stats=self.stats()))
+        if kind == "create_avatar":
+            name = msg.get("name") or f"a{next(self._ids)}"
+            if name in self.sessions:
+                raise ProtocolError("bad_field", f"an avatar named {name!r} exists (stop it with remove, or pick another)", rid)
+            if len(self.sessions) >= MAX_SESSIONS:
+                raise ProtocolError("busy", f"{MAX_SESSIONS} avatars exist; remove one first", rid)
+            s = Session(name, self.post, self.fps, self.lookahead_s, self.reader)
+            self.sessions[name] = s
+            s.submit(("create", peer, rid, {"image": msg["image"]}))
+            return
+        session = self.sessions.get(msg["avatar"])
+        if session is None or session.avatar is None and kind != "stop":
+            raise ProtocolError("unknown_avatar", f"no avatar {msg['avatar']!r} (create_avatar first; "
+                                f"avatars: {', '.join(self.sessions) or 'none'})", rid)
+        if kind == "speak":
+            args = {k: msg[k] for k in ("audio", "pcm", "rate", "final", "text", "emotion") if k in msg}
+            if not session.submit(("speak", peer, rid, args)):
+                raise ProtocolError("busy", f"avatar {session.name} has 16 requests queued; wait for replies", rid)
+        elif kind == "listen":
+            # Listening behaviour is its own issue; until then the avatar idles.
+            self._reply(peer, encode_reply("ok", rid, avatar=session.name))
+        elif kind == "set_emotion":
+            from bridge.emotion.tags import parse_emotion
+            from bridge.errors import FacebridgeError
+
+            try:
+                parse_emotion(msg["emotion"], name="set_emotion.emotion")
+            except FacebridgeError as e:
+                raise ProtocolError("bad_field", str(e), rid) from None
+            session.emotion = msg["emotion"]
+            self._reply(peer, encode_reply("ok", rid, avatar=session.name))
+        elif kind == "stop":
+            session.cancelled.set()
+            self.due = [d for d in self.due if d[3] is not session]
+            heapq.heapify(self.due)
+            if msg.get("remove"):
+                session.close()
+                del self.sessions[session.name]
+            self._reply(peer, encode_reply("ok", rid, avatar=session.name))
+
+    def _drain_outbox(self) -> None:
+        while True:
+            try:
+                kind, peer, rid, kw = self.outq.get_nowait()
+            except queue.Empty:
+                return
+            if kind == "reply":
+                self._reply(peer, encode_reply(kw.pop("type"), rid, **kw))
+            elif kind == "error":
+                self._error(peer, ProtocolError(kw["code"], kw["message"]), rid)
+            elif kind == "frame":
+                heapq.heappush(self.due, (kw["due"], next(self._order), kw["frame"], kw["session"]))
+            elif kind == "drop_session":
+                s = self.sessions.pop(kw["name"], None)
+                if s:
+                    s.close()
+            elif kind == "timing":
+                self.timings.setdefault(kw["job"], []).append(kw["seconds"])
+
+    def _send_due(self) -> None:
+        now = time.monotonic()
+        while self.due and self.due[0][0] <= now:
+            due, _, frame, session = heapq.heappop(self.due)
+            if session.cancelled.is_set():
+                continue
+            frame.t_ns = time.time_ns()
+            try:
+                self.data.send_multipart(encode_frame(frame), zmq.NOBLOCK)
+                self.counts["frames_sent"] += 1
+            except zmq.Again:
+                pass
+            self.lateness.append(now - due)
+            if len(self.lateness) > 10000:
+                del self.lateness[:5000]
+
+    # ---- introspection
+    def schema(self) -> dict:
+        return {"blendshape_names": list(arkit.NAMES), "landmarks": 478,
+                "head_pose": ["pitch", "yaw", "roll", "tx", "ty", "tz"], "fps": self.fps,
+                "lookahead_s": self.lookahead_s, "topics": ["anim.<avatar>"],
+                "blobs": {"blendshapes": [52], "head_pose": [6], "landmarks": [478, 3]}}
+
+    def stats(self) -> dict:
+        late = np.array(self.lateness or [0.0]) * 1000
+        return {"uptime_s": round(time.monotonic() - self.started, 1), "sessions": len(self.sessions),
+                "clients": len(self.peers), "requests": self.counts["requests"],
+                "frames_sent": self.counts["frames_sent"], "errors": dict(self.counts["errors"]),
+                "frame_lateness_ms": {"p50": round(float(np.percentile(late, 50)), 2),
+                                      "p99": round(float(np.percentile(late, 99)), 2)},
+                "compute_s": {k: round(float(np.median(v)), 3) for k, v in self.timings.items()}}
+
+
+def run(control: str = DEFAULT_CONTROL, data: str = DEFAULT_DATA, fps: float = 30.0, lookahead_s: float = 0.1,
+        ready=print) -> None:
+    """Serve until SIGINT/SIGTERM."""
+    d = Daemon(control, data, fps=fps, lookahead_s=lookahead_s)
+
+    def stop(signum, _frame):
+        log.info("signal %d: shutting down", signum)
+        d.stop_flag.set()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    ready(f"facebridge serve: control {d.endpoints[0]}  data {d.endpoints[1]}  (protocol {PROTOCOL_VERSION})")
+    d.serve()

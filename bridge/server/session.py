@@ -1,0 +1,147 @@
+"""One avatar on the daemon: its face, its worker thread, its utterances.
+
+Each session has its own worker, so a slow avatar (a long clip being computed) never stalls
+another. The worker only computes; it hands replies and timed frames to the daemon's
+outbox, and the daemon's loop (the only thread that touches sockets) sends them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import tempfile
+import threading
+import time
+
+import numpy as np
+
+from bridge.errors import FacebridgeError
+from bridge.protocol import Frame
+
+log = logging.getLogger(__name__)
+
+
+class Session:
+    def __init__(self, name: str, outbox, fps: float, lookahead_s: float, reader_fn):
+        self.name = name
+        self.outbox = outbox  # daemon.post(kind, ...)
+        self.fps = fps
+        self.lookahead_s = lookahead_s
+        self.reader_fn = reader_fn  # -> the shared text emotion reader
+        self.avatar = None
+        self.emotion: str | None = None  # set_emotion: applies to the next utterances
+        self.utterance = 0
+        self.seq = 0
+        self.pcm: list[np.ndarray] = []
+        self.pcm_rate = 16000
+        self.jobs: queue.Queue = queue.Queue(maxsize=16)
+        self.cancelled = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"session-{name}", daemon=True)
+        self.thread.start()
+
+    # ---- called from the daemon loop (cheap)
+    def submit(self, job) -> bool:
+        try:
+            self.jobs.put_nowait(job)
+            return True
+        except queue.Full:
+            return False
+
+    def close(self) -> None:
+        self.cancelled.set()
+        self.jobs.put(None)
+
+    # ---- the worker
+    def _run(self) -> None:
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                return
+            kind, peer, rid, args = job
+            t0 = time.monotonic()
+            try:
+                getattr(self, "_" + kind)(peer, rid, **args)
+            except FacebridgeError as e:
+                self.outbox("error", peer, rid, code="bad_input", message=str(e))
+            except Exception:  # a bug must not kill the session or the daemon
+                log.exception("session %s: %s failed", self.name, kind)
+                self.outbox("error", peer, rid, code="internal", message=f"{kind} failed inside the daemon (see its log)")
+            self.outbox("timing", None, None, job=kind, seconds=time.monotonic() - t0)
+
+    def _create(self, peer, rid, image: bytes) -> None:
+        from bridge.face import decode_image
+        from bridge.pipeline import Avatar
+
+        try:
+            self.avatar = Avatar.from_image(decode_image(image, name="create_avatar.image"), name="create_avatar.image")
+        except FacebridgeError:
+            self.outbox("drop_session", None, None, name=self.name)
+            raise
+        self.outbox("reply", peer, rid, type="avatar_created", avatar=self.name,
+                    image_size=list(self.avatar.image_size))
+
+    def _speak(self, peer, rid, audio: bytes | None = None, pcm: bytes | None = None, rate: int = 16000,
+               final: bool = False, text: str | None = None, emotion: str | None = None) -> None:
+        if pcm is not None:
+            # Streamed chunks are gathered until `final`, then computed as one utterance.
+            self.pcm.append(np.frombuffer(pcm, "<f4").copy())
+            self.pcm_rate = rate
+            if not final:
+                self.outbox("reply", peer, rid, type="ok", avatar=self.name)
+                return
+            samples, self.pcm = np.concatenate(self.pcm), []
+            audio = _wav_bytes(samples, rate)
+        self._utter(peer, rid, audio, text, emotion or self.emotion)
+
+    def _utter(self, peer, rid, audio: bytes, text, emotion) -> None:
+        from bridge.pipeline import animate_avatar, prepare_emotion
+        from bridge.speech import load_audio
+
+        text, sentences, override, reader = prepare_emotion(text, emotion, None, "speak.text",
+                                                            reader=None if emotion else self.reader_fn())
+        with tempfile.TemporaryDirectory(prefix="facebridge-") as tmp:
+            path = os.path.join(tmp, "speak.audio")
+            with open(path, "wb") as f:
+                f.write(audio)
+            try:
+                clip = load_audio(path)
+            except FacebridgeError as e:  # name the message field, not our temporary file
+                raise FacebridgeError("speak.audio", e.problem, e.hint) from None
+        anim = animate_avatar(self.avatar, clip, text=text, sentences=sentences, fps=self.fps, override=override,
+                              reader=reader, text_name="speak.text", audio_name="speak.audio",
+                              seed=self.utterance)
+        self.utterance += 1
+        self.cancelled.clear()
+        label = _labels(anim)
+        t0 = time.monotonic()
+        # The client starts its audio when it gets `ok`: frame f is due at pts - lookahead.
+        self.outbox("reply", peer, rid, type="ok", avatar=self.name, utterance=self.utterance,
+                    frames=anim.n_frames, duration_s=round(anim.duration_s, 4))
+        landmarks = anim.landmarks()
+        for f in range(anim.n_frames):
+            pts = f / anim.fps
+            frame = Frame(avatar=self.name, kind="anim", seq=self.seq, pts=pts, t_ns=0, mode="speaking",
+                          utterance=self.utterance, emotion=label[f], blendshapes=anim.weights[f].astype(np.float32),
+                          head_pose=anim.head_pose[f].astype(np.float32), landmarks=landmarks[f].astype(np.float32),
+                          final=f == anim.n_frames - 1)
+            self.seq += 1
+            self.outbox("frame", None, None, due=t0 + pts - self.lookahead_s, frame=frame, session=self)
+
+
+def _labels(anim) -> list[str]:
+    if anim.emotion is None:
+        return ["neutral"] * anim.n_frames
+    from bridge.emotion import LABELS
+
+    return [LABELS[int(i)] for i in anim.emotion.probs.argmax(1)]
+
+
+def _wav_bytes(samples: np.ndarray, rate: int) -> bytes:
+    import io
+
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    sf.write(buf, samples, rate, format="WAV", subtype="FLOAT")
+    return buf.getvalue()

@@ -1,0 +1,192 @@
+"""The daemon, for real: `facebridge serve` in a subprocess on 127.0.0.1 (ports chosen by the
+OS), driven over real sockets by the reference client and by raw hostile sockets."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import msgpack
+import numpy as np
+import pytest
+import soundfile as sf
+import zmq
+from conftest import FACE, HELLO_TXT, HELLO_WAV, ROOT
+
+from bridge.client import Client, ServerError
+from bridge.motion import arkit
+from bridge.protocol import decode_reply, encode_request
+
+HELLO = open(HELLO_TXT).read().strip()
+
+
+@pytest.fixture(scope="module")
+def daemon():
+    p = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--control", "tcp://127.0.0.1:*",
+                          "--data", "tcp://127.0.0.1:*", "--log-level", "warning"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    line = p.stdout.readline()
+    m = re.search(r"control (\S+)\s+data (\S+)", line)
+    assert m, (line, p.stderr.read() if p.poll() is not None else "")
+    yield p, m.group(1), m.group(2)
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        p.wait(10)
+
+
+@pytest.fixture
+def client(daemon):
+    _, control, data = daemon
+    with Client(control, data, timeout_s=60) as c:
+        c.hello()
+        yield c
+
+
+@pytest.fixture(scope="module")
+def face_bytes():
+    return open(FACE, "rb").read()
+
+
+def test_handshake_schema_and_clock(client):
+    w = client.welcome
+    assert w["protocol"] == 1 and w["server"].startswith("facebridge/")
+    assert w["schema"]["blendshape_names"] == arkit.NAMES and w["schema"]["landmarks"] == 478
+    assert client.ping() < 0.5
+    pong = client.request("ping", t_ns=42)
+    assert pong["client_t_ns"] == 42 and abs(pong["t_ns"] - time.time_ns()) < 5e9
+
+
+def test_requests_before_hello_and_newer_clients(daemon):
+    _, control, data = daemon
+    with Client(control, data, timeout_s=10) as c:
+        with pytest.raises(ServerError, match="hello_first"):
+            c.stats()
+        # A client that speaks a newer protocol is answered in the newest one in common.
+        assert c.request("hello", protocol=7, client="future")["protocol"] == 1
+
+
+def test_speak_a_clip_frames_match_animate(client, face_bytes):
+    from bridge.pipeline import animate
+
+    avatar = client.create_avatar(face_bytes)
+    client.subscribe(avatar)
+    t0 = time.monotonic()
+    ok = client.speak(avatar, audio=open(HELLO_WAV, "rb").read(), text=HELLO)
+    frames = list(client.frames())
+    wall = time.monotonic() - t0
+    assert ok["frames"] == len(frames) == 154 and abs(ok["duration_s"] - 5.13) < 0.02
+    assert [f.seq for f in frames] == list(range(frames[0].seq, frames[0].seq + len(frames)))
+    pts = np.array([f.pts for f in frames])
+    assert np.all(np.diff(pts) > 0) and frames[-1].final and pts[-1] >= 5.0
+    # Paced on the audio clock, not dumped at once: about the clip's duration.
+    assert 4.0 < wall < 20
+    # The same motion as `animate` for the same input.
+    anim, _ = animate(FACE, HELLO_WAV, text=HELLO)
+    got = np.stack([f.blendshapes for f in frames])
+    assert np.allclose(got, anim.weights, atol=1e-5)
+    assert np.allclose(frames[10].landmarks, anim.landmarks(10, 11)[0], atol=1e-3)
+    assert {f.emotion for f in frames} <= {"neutral", "joy", "surprise", "anger", "sadness", "fear", "disgust"}
+
+
+def test_speak_in_20ms_chunks(client, face_bytes):
+    avatar = client.create_avatar(face_bytes, name="chunky")
+    client.subscribe(avatar)
+    samples, rate = sf.read(HELLO_WAV, dtype="float32")
+    ok = client.speak_stream(avatar, samples, rate=rate, chunk_s=0.02)
+    frames = list(client.frames())
+    assert ok["frames"] == len(frames) >= 150 and frames[-1].final
+
+
+def test_two_avatars_at_once(daemon, face_bytes):
+    _, control, data = daemon
+    with Client(control, data) as a, Client(control, data) as b:
+        a.hello(), b.hello()
+        ia, ib = a.create_avatar(face_bytes), b.create_avatar(face_bytes)
+        a.subscribe(ia), b.subscribe(ib)
+        clip = open(HELLO_WAV, "rb").read()
+        a.speak(ia, audio=clip, emotion="joy")
+        b.speak(ib, audio=clip, emotion="sadness")
+        fa, fb = list(a.frames()), list(b.frames())
+        assert {f.avatar for f in fa} == {ia} and {f.avatar for f in fb} == {ib}
+        assert {f.emotion for f in fa} == {"joy"} and {f.emotion for f in fb} == {"sadness"}
+        assert len(fa) == len(fb) >= 150
+
+
+@pytest.mark.parametrize("request_fields,code", [
+    (dict(type="speak", avatar="nobody", audio=b"RIFF"), "unknown_avatar"),
+    (dict(type="create_avatar", image=b"not an image"), "bad_input"),
+    (dict(type="create_avatar", image=b""), "bad_input"),
+    (dict(type="set_emotion", avatar="nobody", emotion="joy"), "unknown_avatar"),
+])
+def test_bad_requests_get_error_replies(client, request_fields, code):
+    kind = request_fields.pop("type")
+    with pytest.raises(ServerError) as e:
+        client.request(kind, **request_fields)
+    assert e.value.code == code and e.value.message
+
+
+def test_bad_speech_input_and_the_daemon_keeps_serving(client, face_bytes, tmp_path):
+    avatar = client.create_avatar(face_bytes)
+    silence = tmp_path / "silence.wav"
+    sf.write(silence, np.zeros(16000, np.float32), 16000)
+    cases = [(dict(audio=silence.read_bytes()), "no speech"), (dict(audio=b"garbage" * 10), "cannot be read"),
+             (dict(audio=open(HELLO_WAV, "rb").read(), emotion="happyish"), "not an emotion"),
+             (dict(audio=open(HELLO_WAV, "rb").read(), text="[jo hello"), "unclosed")]
+    for fields, words in cases:
+        with pytest.raises(ServerError) as e:
+            client.speak(avatar, **fields)
+        assert e.value.code == "bad_input" and words in e.value.message, e.value.message
+    with pytest.raises(ServerError, match="bad_field"):
+        client.set_emotion(avatar, "joy:7")
+    assert client.ping() < 0.5
+
+
+def test_hostile_frames_never_kill_the_daemon(daemon):
+    """Raw garbage, multi-frame requests, oversized and wrong-order messages: every one is
+    answered with an error (or dropped by the transport when over its size limit), and the
+    daemon then still answers a well-formed client."""
+    _, control, data = daemon
+    ctx = zmq.Context()
+    s = ctx.socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 0)
+    s.connect(control)
+    rng = np.random.default_rng(0)
+    sent = [b"", b"\xc1", msgpack.packb([1, 2]), msgpack.packb({"type": "hello"}),
+            encode_request("ping", 1, t_ns=5),  # before hello
+            msgpack.packb({"type": "hello", "id": 2, "protocol": 1, "extra": 1})]
+    sent += [rng.bytes(int(rng.integers(1, 200))) for _ in range(200)]
+    for m in sent:
+        s.send(m)
+    s.send_multipart([b"a", b"b"])
+    replies = []
+    while s.poll(3000):
+        replies.append(decode_reply(s.recv()))
+        if len(replies) == len(sent) + 1:
+            break
+    assert len(replies) == len(sent) + 1 and all(r["type"] == "error" for r in replies)
+    s.close(0)
+    ctx.term()
+    with Client(daemon[1], daemon[2], timeout_s=10) as c:
+        c.hello()
+        stats = c.stats()
+    assert stats["errors"]["malformed"] >= 3 and stats["errors"]["hello_first"] >= 1
+
+
+def test_sigterm_shuts_down_cleanly(tmp_path):
+    p = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--control", "tcp://127.0.0.1:*",
+                          "--data", "tcp://127.0.0.1:*"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, cwd=ROOT)
+    assert "control" in p.stdout.readline()
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(10) == 0
+    err = p.stderr.read()
+    assert "Traceback" not in err, err
+
+
+def test_busy_port_is_a_clear_error(daemon):
+    _, control, _ = daemon
+    r = subprocess.run([sys.executable, "-m", "bridge", "serve", "--control", control, "--data", "tcp://127.0.0.1:*"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=30)
+    assert r.returncode == 1 and "cannot bind" in r.stderr and "Traceback" not in r.stderr
