@@ -37,6 +37,7 @@ bench: $(TEST_STAMP)
 	$(PY) bench/speed.py
 	$(PY) bench/emotion_text.py
 	$(PY) bench/expression.py
+	$(PY) bench/daemon.py
 
 clean:
 	rm -rf out build *.egg-info .pytest_cache

@@ -114,11 +114,11 @@ class Session:
         self.utterance += 1
         self.cancelled.clear()
         label = _labels(anim)
+        landmarks = anim.landmarks()  # before `ok`: the clock starts when everything is ready
         t0 = time.monotonic()
         # The client starts its audio when it gets `ok`: frame f is due at pts - lookahead.
         self.outbox("reply", peer, rid, type="ok", avatar=self.name, utterance=self.utterance,
                     frames=anim.n_frames, duration_s=round(anim.duration_s, 4))
-        landmarks = anim.landmarks()
         for f in range(anim.n_frames):
             pts = f / anim.fps
             frame = Frame(avatar=self.name, kind="anim", seq=self.seq, pts=pts, t_ns=0, mode="speaking",

@@ -1,0 +1,170 @@
+"""The daemon under load, for real: `facebridge serve` in a subprocess, clients on sockets.
+
+Measured:
+- control round trip (ping), p50/p99;
+- whole-clip speak: request -> `ok` (the motion computed), per clip;
+- concurrent avatars (1, 4, 8) each speaking the sample clip at once: frames received per
+  avatar, and the daemon's own frame lateness (send time - due time), p50/p99;
+- robustness: 10,000 malformed, truncated, random, oversized and out-of-order messages
+  against the live daemon while a well-behaved avatar speaks: replies received, the
+  daemon alive, and that avatar's frame rate. Baseline in the same run: the same avatar
+  speaking with no fuzz.
+
+    python bench/daemon.py
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import msgpack
+import numpy as np
+import zmq
+
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+sys.path.insert(0, ROOT)
+from bench.common import RESULTS, git_rev, machine  # noqa: E402
+
+from bridge.client import Client  # noqa: E402
+from bridge.protocol import golden  # noqa: E402
+
+FACE = os.path.join(ROOT, "samples", "astronaut.png")
+WAV = os.path.join(ROOT, "samples", "hello.wav")
+TEXT = open(os.path.join(ROOT, "samples", "hello.txt")).read().strip()
+
+
+def start():
+    p = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--control", "tcp://127.0.0.1:*",
+                          "--data", "tcp://127.0.0.1:*"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         text=True, cwd=ROOT)
+    m = re.search(r"control (\S+)\s+data (\S+)", p.stdout.readline())
+    return p, m.group(1), m.group(2)
+
+
+def rss_mb(pid: int) -> float:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def speak_once(control, data, face, clip, results, key):
+    with Client(control, data, timeout_s=120) as c:
+        c.hello()
+        a = c.create_avatar(face)
+        c.subscribe(a)
+        t0 = time.perf_counter()
+        ok = c.speak(a, audio=clip, text=TEXT)
+        t_ok = time.perf_counter()
+        frames = list(c.frames(timeout_s=10))
+        t_end = time.perf_counter()
+        results[key] = dict(compute_s=t_ok - t0, frames=len(frames), expected=ok["frames"],
+                            fps=len(frames) / max(1e-6, t_end - t_ok))
+
+
+def fuzz_messages(n: int, rng) -> list[list[bytes]]:
+    seeds = [p[0] for p in golden.examples().values() if len(p) == 1]
+    out = []
+    for i in range(n):
+        kind = i % 5
+        if kind == 0:  # bit flips
+            d = bytearray(seeds[i % len(seeds)])
+            for _ in range(3):
+                d[rng.integers(len(d))] ^= 1 << int(rng.integers(8))
+            out.append([bytes(d)])
+        elif kind == 1:  # truncations
+            s = seeds[i % len(seeds)]
+            out.append([s[:rng.integers(len(s))]])
+        elif kind == 2:  # random bytes
+            out.append([rng.bytes(int(rng.integers(0, 300)))])
+        elif kind == 3:  # valid messages in the wrong order / for unknown avatars
+            out.append([msgpack.packb({"type": "speak", "id": i, "avatar": "ghost", "audio": b"RIFF"})])
+        else:  # oversized fields and multi-frame requests
+            out.append([msgpack.packb({"type": "create_avatar", "id": i, "image": b"\0" * (33 << 20)})]
+                       if i % 500 == 4 else [b"a", b"b"])
+    return out
+
+
+def main() -> None:
+    face, clip = open(FACE, "rb").read(), open(WAV, "rb").read()
+    report = {}
+    p, control, data = start()
+    rss0 = rss_mb(p.pid)
+    try:
+        with Client(control, data) as c:
+            c.hello()
+            rtt = np.array([c.ping() for _ in range(500)]) * 1000
+        report["ping_ms"] = dict(p50=round(float(np.percentile(rtt, 50)), 3), p99=round(float(np.percentile(rtt, 99)), 3))
+        print("ping", report["ping_ms"], flush=True)
+
+        for n in (1, 4, 8):
+            res = {}
+            threads = [threading.Thread(target=speak_once, args=(control, data, face, clip, res, i)) for i in range(n)]
+            [t.start() for t in threads]
+            [t.join() for t in threads]
+            with Client(control, data) as c:
+                c.hello()
+                st = c.stats()
+            rows = list(res.values())
+            report[f"avatars_{n}"] = dict(
+                compute_s_max=round(max(r["compute_s"] for r in rows), 2),
+                frames_received=f"{sum(r['frames'] for r in rows)}/{sum(r['expected'] for r in rows)}",
+                fps_per_avatar_min=round(min(r["fps"] for r in rows), 1),
+                daemon_frame_lateness_ms=st["frame_lateness_ms"])
+            print(n, report[f"avatars_{n}"], flush=True)
+
+        # Robustness: a well-behaved avatar speaks while 10,000 bad messages arrive.
+        ctx = zmq.Context()
+        bad = ctx.socket(zmq.DEALER)
+        bad.setsockopt(zmq.LINGER, 0)
+        bad.setsockopt(zmq.SNDHWM, 0)
+        bad.connect(control)
+        msgs = fuzz_messages(10_000, np.random.default_rng(0))
+        res: dict = {}
+        t = threading.Thread(target=speak_once, args=(control, data, face, clip, res, "good"))
+        t.start()
+        replies = 0
+        t0 = time.perf_counter()
+        for m in msgs:
+            bad.send_multipart(m)
+            while bad.poll(0):
+                bad.recv()
+                replies += 1
+        while bad.poll(3000):
+            bad.recv()
+            replies += 1
+        fuzz_s = time.perf_counter() - t0
+        t.join()
+        bad.close(0)
+        ctx.term()
+        with Client(control, data) as c:
+            c.hello()
+            st = c.stats()
+        oversized = sum(1 for m in msgs if len(m) == 1 and len(m[0]) > 100 << 20)
+        report["fuzz"] = dict(messages=len(msgs), replies=replies, dropped_by_transport_size_limit=oversized,
+                              seconds=round(fuzz_s, 1), daemon_alive=p.poll() is None, errors=st["errors"],
+                              good_avatar_frames=f"{res['good']['frames']}/{res['good']['expected']}",
+                              good_avatar_fps=round(res["good"]["fps"], 1))
+        print("fuzz", report["fuzz"], flush=True)
+        report["rss_mb"] = dict(start=round(rss0, 1), end=round(rss_mb(p.pid), 1))
+    finally:
+        p.send_signal(signal.SIGTERM)
+        report["exit_code"] = p.wait(20)
+    out = dict(date=datetime.date.today().isoformat(), machine=machine(), commit=git_rev(),
+               command="python bench/daemon.py", results=report)
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(os.path.join(RESULTS, "daemon.json"), "w") as f:
+        json.dump(out, f, indent=1)
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
