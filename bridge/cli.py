@@ -57,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--fps", type=float, default=30.0, help="motion frames per second (default 30)")
     v.add_argument("--lookahead", type=float, default=0.1, help="publish frames this many seconds early")
     v.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    v.add_argument("--curve-keys", metavar="DIR",
+                   help="encrypt and authenticate with CURVE: keys from `facebridge keys --out DIR`")
+
+    k = sub.add_parser("keys", help="create CURVE keys for serve --curve-keys (server + one client)")
+    k.add_argument("--out", required=True, help="new folder for the keys")
 
     t = sub.add_parser("train", help="retrain a shipped model (needs the train extra)")
     t.add_argument("what", choices=["emotion", "expression"],
@@ -82,6 +87,13 @@ def main(argv: list[str] | None = None) -> int:
             return _emotion(args)
         if args.command == "train":
             return _train(args)
+        if args.command == "keys":
+            from bridge.server.security import create_keys
+
+            paths = create_keys(args.out)
+            print(f"wrote {args.out}: give a client {paths['client_secret']} and {paths['server_public']}; "
+                  f"admit more clients by adding their .key files to {args.out}/clients")
+            return 0
         if args.command == "serve":
             from bridge.server import run
 
@@ -89,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise InputError("serve", "--fps must be 1..120 and --lookahead 0..2 s", "see --help")
             try:
                 run(args.control, args.data, fps=args.fps, lookahead_s=args.lookahead,
-                    ready=lambda line: print(line, flush=True))
+                    ready=lambda line: print(line, flush=True), curve_keys=args.curve_keys)
             except Exception as e:  # zmq.ZMQError: address in use, bad endpoint
                 if type(e).__name__ != "ZMQError":
                     raise

@@ -20,6 +20,7 @@ import time
 
 import zmq
 
+from bridge.errors import FacebridgeError
 from bridge.protocol import PROTOCOL_VERSION, Frame, ProtocolError, decode_frame, decode_reply, encode_request
 from bridge.server.daemon import DEFAULT_CONTROL, DEFAULT_DATA
 
@@ -32,14 +33,20 @@ class ServerError(Exception):
 
 class Client:
     def __init__(self, control: str = DEFAULT_CONTROL, data: str = DEFAULT_DATA, timeout_s: float = 60.0,
-                 name: str = "bridge.client"):
+                 name: str = "bridge.client", curve_keys: str | None = None):
+        """curve_keys: the folder from `facebridge keys` (clients/client.key_secret, server.key)."""
         self.ctx = zmq.Context()
         self.req = self.ctx.socket(zmq.DEALER)
         self.req.setsockopt(zmq.LINGER, 0)
-        self.req.connect(control)
         self.sub = self.ctx.socket(zmq.SUB)
         self.sub.setsockopt(zmq.LINGER, 0)
         self.sub.setsockopt(zmq.RCVHWM, 10000)
+        if curve_keys is not None:
+            from bridge.server.security import client_curve
+
+            client_curve(self.req, curve_keys)
+            client_curve(self.sub, curve_keys)
+        self.req.connect(control)
         self.sub.connect(data)
         self.timeout_s, self.name = timeout_s, name
         self._ids = itertools.count(1)
@@ -140,9 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--emotion")
     s.add_argument("--control", default=DEFAULT_CONTROL)
     s.add_argument("--data", default=DEFAULT_DATA)
+    s.add_argument("--curve-keys", help="keys folder from `facebridge keys` (when the daemon uses CURVE)")
     args = ap.parse_args(argv)
     try:
-        with Client(args.control, args.data, timeout_s=120) as c:
+        with Client(args.control, args.data, timeout_s=120, curve_keys=args.curve_keys) as c:
             w = c.hello()
             print(f"connected: {w['server']}, protocol {w['protocol']}, ping {c.ping() * 1000:.1f} ms")
             avatar = c.create_avatar(open(args.image, "rb").read())
@@ -155,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"avatar {avatar}: {ok['frames']} frames ({ok['duration_s']:.2f} s) computed in {t_ok - t0:.2f} s; "
                   f"received {len(frames)} frames over {t_end - t_ok:.2f} s "
                   f"({len(frames) / max(1e-6, t_end - t_ok):.1f} frames/s)")
-    except (ServerError, TimeoutError, OSError) as e:
+    except (ServerError, TimeoutError, OSError, FacebridgeError) as e:
         print(f"bridge.client: error: {e}", file=sys.stderr)
         return 1
     return 0

@@ -190,3 +190,41 @@ def test_busy_port_is_a_clear_error(daemon):
     r = subprocess.run([sys.executable, "-m", "bridge", "serve", "--control", control, "--data", "tcp://127.0.0.1:*"],
                        capture_output=True, text=True, cwd=ROOT, timeout=30)
     assert r.returncode == 1 and "cannot bind" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_curve_admits_only_clients_with_an_admitted_key(tmp_path, face_bytes):
+    keys, stranger = tmp_path / "keys", tmp_path / "stranger"
+    for folder in (keys, stranger):
+        r = subprocess.run([sys.executable, "-m", "bridge", "keys", "--out", str(folder)], capture_output=True,
+                           text=True, cwd=ROOT, timeout=60)
+        assert r.returncode == 0, r.stderr
+    # The stranger knows the server's public key but its own key was never admitted.
+    (stranger / "server.key").write_bytes((keys / "server.key").read_bytes())
+    p = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--control", "tcp://127.0.0.1:*",
+                          "--data", "tcp://127.0.0.1:*", "--curve-keys", str(keys)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        line = p.stdout.readline()
+        m = re.search(r"control (\S+)\s+data (\S+)", line)
+        assert m and "CURVE" in line, (line, p.stderr.read() if p.poll() is not None else "")
+        control, data = m.group(1), m.group(2)
+        with Client(control, data, timeout_s=30, curve_keys=str(keys)) as c:
+            assert c.hello()["protocol"] == 1
+            avatar = c.create_avatar(face_bytes)
+            c.subscribe(avatar)
+            c.speak(avatar, audio=open(HELLO_WAV, "rb").read(), text=HELLO)
+            assert len(list(c.frames())) == 154
+        for who in (None, str(stranger)):  # no keys at all; keys not admitted
+            with Client(control, data, timeout_s=3, curve_keys=who) as c:
+                with pytest.raises(TimeoutError):
+                    c.hello()
+    finally:
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(10) == 0
+
+
+def test_missing_curve_keys_are_a_clear_error(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "bridge", "serve", "--control", "tcp://127.0.0.1:*", "--data",
+                        "tcp://127.0.0.1:*", "--curve-keys", str(tmp_path / "none")],
+                       capture_output=True, text=True, cwd=ROOT, timeout=30)
+    assert r.returncode == 1 and "facebridge keys" in r.stderr and "Traceback" not in r.stderr, r.stderr

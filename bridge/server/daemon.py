@@ -46,9 +46,14 @@ def is_loopback(endpoint: str) -> bool:
 
 class Daemon:
     def __init__(self, control: str = DEFAULT_CONTROL, data: str = DEFAULT_DATA, fps: float = 30.0,
-                 lookahead_s: float = 0.1):
+                 lookahead_s: float = 0.1, curve_keys: str | None = None):
         self.fps, self.lookahead_s = fps, lookahead_s
         self.ctx = zmq.Context()
+        self.curve = None
+        if curve_keys is not None:
+            from bridge.server.security import ServerCurve
+
+            self.curve = ServerCurve(self.ctx, curve_keys)
         self.control = self.ctx.socket(zmq.ROUTER)
         self.control.setsockopt(zmq.LINGER, 0)
         self.control.setsockopt(zmq.ROUTER_MANDATORY, 0)  # a vanished client's reply is dropped
@@ -56,9 +61,12 @@ class Daemon:
         self.data = self.ctx.socket(zmq.PUB)
         self.data.setsockopt(zmq.LINGER, 0)
         self.data.setsockopt(zmq.SNDHWM, 256)  # a slow subscriber loses frames, never grows memory
+        if self.curve is not None:
+            self.curve.apply(self.control)
+            self.curve.apply(self.data)
         for ep in (control, data):
-            if not is_loopback(ep):
-                log.warning("binding %s: reachable from the network, without encryption", ep)
+            if not is_loopback(ep) and self.curve is None:
+                log.warning("binding %s: reachable from the network without encryption (use --curve-keys)", ep)
         self.control.bind(control)
         self.data.bind(data)
         self.endpoints = (self.control.getsockopt_string(zmq.LAST_ENDPOINT),
@@ -111,6 +119,8 @@ class Daemon:
             s.close()
         self.control.close(0)
         self.data.close(0)
+        if self.curve is not None:
+            self.curve.stop()
         self.ctx.term()
 
     def _reply(self, peer: bytes, data: bytes) -> None:
@@ -250,9 +260,9 @@ class Daemon:
 
 
 def run(control: str = DEFAULT_CONTROL, data: str = DEFAULT_DATA, fps: float = 30.0, lookahead_s: float = 0.1,
-        ready=print) -> None:
+        ready=print, curve_keys: str | None = None) -> None:
     """Serve until SIGINT/SIGTERM."""
-    d = Daemon(control, data, fps=fps, lookahead_s=lookahead_s)
+    d = Daemon(control, data, fps=fps, lookahead_s=lookahead_s, curve_keys=curve_keys)
 
     def stop(signum, _frame):
         log.info("signal %d: shutting down", signum)
@@ -260,5 +270,6 @@ def run(control: str = DEFAULT_CONTROL, data: str = DEFAULT_DATA, fps: float = 3
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    ready(f"facebridge serve: control {d.endpoints[0]}  data {d.endpoints[1]}  (protocol {PROTOCOL_VERSION})")
+    ready(f"facebridge serve: control {d.endpoints[0]}  data {d.endpoints[1]}  (protocol {PROTOCOL_VERSION}"
+          f"{', CURVE' if d.curve else ''})")
     d.serve()
