@@ -64,7 +64,18 @@ class Client:
         self.ctx.term()
 
     def request(self, type: str, **fields) -> dict:
-        """Send one request, wait for its reply (replies to other ids are skipped)."""
+        """Send one request, wait for its reply (replies to other ids are skipped). After a
+        daemon restart the connection comes back by itself (ZeroMQ reconnects) but the new
+        daemon has not heard our hello: say it again once, then retry."""
+        try:
+            return self._request(type, **fields)
+        except ServerError as e:
+            if e.code != "hello_first" or self.welcome is None or type == "hello":
+                raise
+            self.hello()
+            return self._request(type, **fields)
+
+    def _request(self, type: str, **fields) -> dict:
         rid = next(self._ids)
         self.req.send(encode_request(type, rid, **fields))
         deadline = time.monotonic() + self.timeout_s

@@ -228,3 +228,32 @@ def test_missing_curve_keys_are_a_clear_error(tmp_path):
                         "tcp://127.0.0.1:*", "--curve-keys", str(tmp_path / "none")],
                        capture_output=True, text=True, cwd=ROOT, timeout=30)
     assert r.returncode == 1 and "facebridge keys" in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_clients_survive_a_daemon_restart():
+    import socket
+
+    with socket.socket() as s1, socket.socket() as s2:
+        s1.bind(("127.0.0.1", 0))
+        s2.bind(("127.0.0.1", 0))
+        control, data = f"tcp://127.0.0.1:{s1.getsockname()[1]}", f"tcp://127.0.0.1:{s2.getsockname()[1]}"
+
+    def serve():
+        p = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--control", control, "--data", data],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        assert "control" in p.stdout.readline()
+        return p
+
+    p = serve()
+    with Client(control, data, timeout_s=20) as c:
+        c.hello()
+        assert c.stats()["clients"] == 1
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(10) == 0
+        p = serve()
+        try:
+            # Same client object: ZeroMQ reconnects, the client re-hellos on hello_first.
+            assert c.stats()["clients"] == 1
+        finally:
+            p.send_signal(signal.SIGTERM)
+            p.wait(10)
