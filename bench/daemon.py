@@ -34,7 +34,7 @@ sys.path.insert(0, ROOT)
 from bench.common import RESULTS, git_rev, machine  # noqa: E402
 
 from bridge.client import Client  # noqa: E402
-from bridge.protocol import golden  # noqa: E402
+from bridge.protocol import encode_request, golden  # noqa: E402
 
 FACE = os.path.join(ROOT, "samples", "astronaut.png")
 WAV = os.path.join(ROOT, "samples", "hello.wav")
@@ -68,6 +68,46 @@ def speak_once(control, data, face, clip, results, key):
         t_end = time.perf_counter()
         results[key] = dict(compute_s=t_ok - t0, frames=len(frames), expected=ok["frames"],
                             fps=len(frames) / max(1e-6, t_end - t_ok))
+
+
+def stream_realtime(control, data, face, samples, rate, results, key, fps=30.0):
+    """Stream the clip in 20 ms chunks at real-time pace; latency of each frame = its arrival
+    minus the send time of the chunk that completed the audio it needs (its centre plus the
+    analysis window's 17.5 ms right half)."""
+    recv: dict[int, float] = {}
+    with Client(control, data, timeout_s=60) as c:
+        c.hello()
+        a = c.create_avatar(face)
+        c.subscribe(a)
+        done = threading.Event()
+
+        def receive():
+            for f in c.frames(timeout_s=5):
+                recv[round(f.pts * fps)] = time.perf_counter()
+            done.set()
+
+        t = threading.Thread(target=receive)
+        t.start()
+        step = int(rate * 0.02)
+        sends, ends = [], []
+        t0 = time.perf_counter()
+        for k, i in enumerate(range(0, len(samples), step)):
+            time.sleep(max(0.0, t0 + k * 0.02 - time.perf_counter()))
+            sends.append(time.perf_counter())
+            ends.append(min(len(samples), i + step) / rate)
+            # Sent without waiting for each reply (as a live source would); replies drained after.
+            c.req.send(encode_request("speak", k + 1000, avatar=a, pcm=samples[i:i + step].astype("<f4").tobytes(),
+                                      rate=rate, final=i + step >= len(samples)))
+        t.join()
+        while c.req.poll(100):
+            c.req.recv()
+    ends = np.array(ends)
+    lat = []
+    for f, arrived in recv.items():
+        need = (f + 0.5) / fps + 0.0175
+        k = min(len(ends) - 1, int(np.searchsorted(ends, need)))
+        lat.append(arrived - sends[k])
+    results[key] = np.array(lat) * 1000
 
 
 def fuzz_messages(n: int, rng) -> list[list[bytes]]:
@@ -120,6 +160,21 @@ def main() -> None:
                 fps_per_avatar_min=round(min(r["fps"] for r in rows), 1),
                 daemon_frame_lateness_ms=st["frame_lateness_ms"])
             print(n, report[f"avatars_{n}"], flush=True)
+
+        import soundfile as sf
+
+        samples, rate = sf.read(WAV, dtype="float32")
+        for n in (1, 4, 8):
+            res = {}
+            threads = [threading.Thread(target=stream_realtime, args=(control, data, face, samples, rate, res, i))
+                       for i in range(n)]
+            [t.start() for t in threads]
+            [t.join() for t in threads]
+            lat = np.concatenate(list(res.values()))
+            report[f"stream_latency_ms_{n}"] = dict(p50=round(float(np.percentile(lat, 50)), 1),
+                                                   p99=round(float(np.percentile(lat, 99)), 1),
+                                                   frames=f"{len(lat)}/{154 * n}")
+            print("stream", n, report[f"stream_latency_ms_{n}"], flush=True)
 
         # Robustness: a well-behaved avatar speaks while 10,000 bad messages arrive.
         ctx = zmq.Context()

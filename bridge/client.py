@@ -111,17 +111,18 @@ class Client:
         return self.request("speak", avatar=avatar, audio=audio, text=text, emotion=emotion)
 
     def speak_stream(self, avatar: str, samples, rate: int = 16000, chunk_s: float = 0.02,
-                     text: str | None = None) -> dict:
-        """Send float32 mono samples in chunks (as a TTS or microphone would); the last chunk
-        is final and its reply describes the utterance."""
+                     text: str | None = None, emotion: str | None = None, final: bool = True) -> dict:
+        """Send float32 mono samples in chunks (as a TTS or microphone would). With final, the
+        last chunk ends the utterance and its reply describes it; without, more can follow."""
         import numpy as np
 
         x = np.asarray(samples, "<f4")
         step = max(1, int(rate * chunk_s))
+        reply = {}
         for i in range(0, len(x), step):
-            final = i + step >= len(x)
-            reply = self.request("speak", avatar=avatar, pcm=x[i:i + step].tobytes(), rate=rate, final=final,
-                                 text=text if final else None)
+            last = final and i + step >= len(x)
+            reply = self.request("speak", avatar=avatar, pcm=x[i:i + step].tobytes(), rate=rate, final=last,
+                                 text=text if i == 0 else None, emotion=emotion if i == 0 else None)
         return reply
 
     def set_emotion(self, avatar: str, emotion: str) -> dict:

@@ -143,3 +143,15 @@ def default_expression_model() -> ExpressionModel:
     if _default is None:
         _default = ExpressionModel()
     return _default
+
+
+def constant_expression(probs: np.ndarray, model: ExpressionModel | None = None) -> np.ndarray:
+    """(7,) emotion distribution held still (a stream's emotion) -> (52,) ARKit weights, at
+    mid arousal, no emphasis, the neutral style."""
+    model = model or default_expression_model()
+    x = np.zeros((1, len(INPUTS)), np.float32)
+    x[0, :len(LABELS)] = probs
+    x[0, len(LABELS)] = 0.5
+    out = np.zeros(arkit.N, np.float32)
+    out[[arkit.INDEX[k] for k in OUTPUTS]] = model.run(x)[0]
+    return out

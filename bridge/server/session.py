@@ -33,8 +33,8 @@ class Session:
         self.emotion: str | None = None  # set_emotion: applies to the next utterances
         self.utterance = 0
         self.seq = 0
-        self.pcm: list[np.ndarray] = []
-        self.pcm_rate = 16000
+        self.stream = None  # StreamingSpeaker of the utterance being streamed
+        self.stream_frames = 0
         self.jobs: queue.Queue = queue.Queue(maxsize=16)
         self.cancelled = threading.Event()
         self.thread = threading.Thread(target=self._run, name=f"session-{name}", daemon=True)
@@ -84,15 +84,59 @@ class Session:
     def _speak(self, peer, rid, audio: bytes | None = None, pcm: bytes | None = None, rate: int = 16000,
                final: bool = False, text: str | None = None, emotion: str | None = None) -> None:
         if pcm is not None:
-            # Streamed chunks are gathered until `final`, then computed as one utterance.
-            self.pcm.append(np.frombuffer(pcm, "<f4").copy())
-            self.pcm_rate = rate
-            if not final:
-                self.outbox("reply", peer, rid, type="ok", avatar=self.name)
-                return
-            samples, self.pcm = np.concatenate(self.pcm), []
-            audio = _wav_bytes(samples, rate)
+            return self._stream(peer, rid, np.frombuffer(pcm, "<f4"), rate, final, text, emotion or self.emotion)
         self._utter(peer, rid, audio, text, emotion or self.emotion)
+
+    def _stream(self, peer, rid, samples, rate, final, text, emotion) -> None:
+        """A chunk of a streamed utterance: its frames go out now (acoustic cue only; see
+        bridge/motion/streaming.py), the emotion from `emotion` or from `text` when given."""
+        from bridge.emotion.expression import constant_expression
+        from bridge.motion.streaming import StreamingSpeaker
+
+        if self.stream is None or text is not None or emotion is not None and self.stream_frames == 0:
+            probs = self._stream_emotion(text, emotion)
+            if self.stream is None:
+                self.utterance += 1
+                self.cancelled.clear()
+                self.stream = StreamingSpeaker(rate, self.fps, seed=self.utterance)
+                self.stream_frames = 0
+                self.stream_label = "neutral"
+            if probs is not None:
+                from bridge.emotion import LABELS
+
+                self.stream.expression = constant_expression(probs)
+                self.stream_label = LABELS[int(np.argmax(probs))] if probs[LABELS.index("neutral")] < 1 else "neutral"
+        frames = self.stream.push(samples, final=final)
+        now = time.monotonic()
+        for i, (pts, weights, pose) in enumerate(frames):
+            frame = Frame(avatar=self.name, kind="anim", seq=self.seq, pts=pts, t_ns=0, mode="speaking",
+                          utterance=self.utterance, emotion=self.stream_label, blendshapes=weights, head_pose=pose,
+                          landmarks=self._landmarks(weights, pose), final=final and i == len(frames) - 1)
+            self.seq += 1
+            self.outbox("frame", None, None, due=now, frame=frame, session=self)
+        self.stream_frames += len(frames)
+        if final:
+            n, self.stream = self.stream_frames, None
+            self.outbox("reply", peer, rid, type="ok", avatar=self.name, utterance=self.utterance, frames=n,
+                        duration_s=round(n / self.fps, 4))
+        else:
+            self.outbox("reply", peer, rid, type="ok", avatar=self.name, utterance=self.utterance)
+
+    def _stream_emotion(self, text, emotion):
+        from bridge.emotion.tags import parse_emotion
+        from bridge.emotion.track import expressed, from_explicit
+
+        if emotion is not None:
+            return from_explicit(parse_emotion(emotion, name="speak.emotion"))
+        if text is not None and text.strip():
+            return expressed(self.reader_fn().probabilities([text])[0], None)
+        return None
+
+    def _landmarks(self, weights, pose) -> np.ndarray:
+        from bridge.motion.pose import apply_pose
+
+        a = self.avatar
+        return a.frame.to_image(apply_pose(a.rig.apply(weights[None]), pose[None].astype(np.float64)))[0].astype(np.float32)
 
     def _utter(self, peer, rid, audio: bytes, text, emotion) -> None:
         from bridge.pipeline import animate_avatar, prepare_emotion
@@ -135,13 +179,3 @@ def _labels(anim) -> list[str]:
     from bridge.emotion import LABELS
 
     return [LABELS[int(i)] for i in anim.emotion.probs.argmax(1)]
-
-
-def _wav_bytes(samples: np.ndarray, rate: int) -> bytes:
-    import io
-
-    import soundfile as sf
-
-    buf = io.BytesIO()
-    sf.write(buf, samples, rate, format="WAV", subtype="FLOAT")
-    return buf.getvalue()
