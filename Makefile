@@ -38,6 +38,7 @@ bench: $(TEST_STAMP)
 	$(PY) bench/emotion_text.py
 	$(PY) bench/expression.py
 	$(PY) bench/daemon.py
+	$(PY) bench/soak.py --minutes 10
 
 clean:
 	rm -rf out build *.egg-info .pytest_cache

@@ -270,3 +270,15 @@ def test_clients_survive_a_daemon_restart():
         finally:
             p.send_signal(signal.SIGTERM)
             p.wait(10)
+
+
+def test_a_stream_carries_its_emotion(client, face_bytes):
+    avatar = client.create_avatar(face_bytes)
+    client.subscribe(avatar)
+    samples, rate = sf.read(HELLO_WAV, dtype="float32")
+    ok = client.speak_stream(avatar, samples[:rate], rate=rate, emotion="joy:0.4")
+    frames = list(client.frames())
+    assert ok["frames"] == len(frames) == 30
+    assert {f.emotion for f in frames} == {"joy"}  # the label, even at 40 % intensity
+    smile = np.mean([f.blendshapes[arkit.INDEX["mouthSmileLeft"]] for f in frames])
+    assert smile > 0.15

@@ -105,7 +105,8 @@ class Session:
                 from bridge.emotion import LABELS
 
                 self.stream.expression = constant_expression(probs)
-                self.stream_label = LABELS[int(np.argmax(probs))] if probs[LABELS.index("neutral")] < 1 else "neutral"
+                emotions = np.where(np.arange(len(LABELS)) == LABELS.index("neutral"), -1.0, probs)
+                self.stream_label = LABELS[int(emotions.argmax())] if probs[LABELS.index("neutral")] < 1 else "neutral"
         frames = self.stream.push(samples, final=final)
         now = time.monotonic()
         for i, (pts, weights, pose) in enumerate(frames):
