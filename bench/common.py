@@ -9,6 +9,8 @@ import subprocess
 import av
 import numpy as np
 
+from bridge.train.tracking import read_audio_track
+
 DATA = os.environ.get("FACEBRIDGE_DATA", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
 VIDEOS = os.path.join(DATA, "faces", "videos")
 RESULTS = os.path.join(os.path.dirname(__file__), "results")
@@ -30,19 +32,7 @@ def read_video(path: str):
         vs = c.streams.video[0]
         fps = float(vs.average_rate)
         frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
-    audio, rate = None, None
-    with av.open(path) as c:
-        if c.streams.audio:
-            chunks = []
-            for f in c.decode(audio=0):
-                a = f.to_ndarray().astype(np.float32)
-                if a.ndim == 2 and f.format.is_planar:
-                    a = a.mean(0)
-                elif a.ndim == 2:
-                    a = a.reshape(-1, len(f.layout.channels)).mean(1)
-                chunks.append(a.ravel())
-                rate = f.sample_rate
-            audio = np.concatenate(chunks) if chunks else None
+    audio, rate = read_audio_track(path)
     return frames, fps, audio, rate
 
 

@@ -33,7 +33,7 @@ sys.path.insert(0, ROOT)
 from bench.common import DATA, RESULTS, git_rev, machine  # noqa: E402
 
 from bridge.emotion import LABELS  # noqa: E402
-from bridge.emotion.expression import OUTPUTS, SIGNATURES, prototype_matrix  # noqa: E402
+from bridge.emotion.expression import COLUMNS as COLS, OUTPUTS, SIGNATURES, prototype_matrix  # noqa: E402
 from bridge.face import FaceMeshDetector, FaceFrame  # noqa: E402
 from bridge.motion import arkit  # noqa: E402
 from bridge.motion.rig import Rig  # noqa: E402
@@ -42,7 +42,6 @@ from bridge.pipeline import animate  # noqa: E402
 from bridge.render.warp import WarpRenderer  # noqa: E402
 
 EMOTIONS = [l for l in LABELS if l != "neutral"]
-COLS = [arkit.INDEX[k] for k in OUTPUTS]
 
 
 def face_path(name: str) -> str:

@@ -10,6 +10,7 @@ picks a point in it, per sentence), plus brow raises on pitch accents.
 
 from __future__ import annotations
 
+import functools
 import os
 
 import numpy as np
@@ -30,6 +31,7 @@ OUTPUTS = [
     "mouthPressLeft", "mouthPressRight", "mouthUpperUpLeft", "mouthUpperUpRight",
     "mouthShrugLower", "jawOpen",
 ]
+COLUMNS = [arkit.INDEX[k] for k in OUTPUTS]  # where OUTPUTS sit among the ARKit 52
 
 
 def _both(name: str, v: float) -> dict[str, float]:
@@ -107,6 +109,12 @@ class ExpressionModel:
         x = np.ascontiguousarray(features, np.float32)
         return self.session.run(["weights"], {"features": x})[0]
 
+    def arkit_weights(self, features: np.ndarray) -> np.ndarray:
+        """(F, len(INPUTS)) -> (F, 52) ARKit weights, non-zero on the expression shapes only."""
+        out = np.zeros((len(features), arkit.N), np.float32)
+        out[:, COLUMNS] = self.run(features)
+        return out
+
     def weights(self, track, emphasis: np.ndarray, seed: int = 0) -> np.ndarray:
         """Emotion track + (F,) emphasis -> (F, 52) ARKit weights (expression shapes only)."""
         n = len(track.probs)
@@ -115,34 +123,23 @@ class ExpressionModel:
         feats[:, len(LABELS)] = track.arousal
         feats[:, len(LABELS) + 1] = emphasis[:n]
         feats[:, len(LABELS) + 2:] = style_codes(track, seed)
-        out = np.zeros((n, arkit.N), np.float32)
-        out[:, [arkit.INDEX[k] for k in OUTPUTS]] = self.run(feats)
-        return out
+        return self.arkit_weights(feats)
 
 
 def style_codes(track, seed: int) -> np.ndarray:
     """(F, STYLE_DIMS): one random style per sentence, eased like the track itself, so the
     same emotion twice is not the identical face twice."""
-    from bridge.emotion.track import EASE_S, LEAD_S, ease
+    from bridge.emotion.track import segment_steps
 
-    n, fps = len(track.probs), track.fps
     rng = np.random.default_rng(seed + 7919)
     codes = np.clip(rng.standard_normal((max(1, len(track.segments)), STYLE_DIMS)), -2, 2)
-    t = (np.arange(n) + 0.5) / fps
-    step = np.tile(codes[0], (n, 1))
-    for code, seg in zip(codes[1:], track.segments[1:]):
-        step[t >= seg.start_s - LEAD_S] = code
-    return ease(step, max(1, int(round(EASE_S * fps))))
+    return segment_steps(codes, [seg.start_s for seg in track.segments], len(track.probs), track.fps)
 
 
-_default: ExpressionModel | None = None
-
-
+@functools.cache
 def default_expression_model() -> ExpressionModel:
-    global _default
-    if _default is None:
-        _default = ExpressionModel()
-    return _default
+    """The shipped network, loaded once per process."""
+    return ExpressionModel()
 
 
 def constant_expression(probs: np.ndarray, model: ExpressionModel | None = None) -> np.ndarray:
@@ -152,6 +149,4 @@ def constant_expression(probs: np.ndarray, model: ExpressionModel | None = None)
     x = np.zeros((1, len(INPUTS)), np.float32)
     x[0, :len(LABELS)] = probs
     x[0, len(LABELS)] = 0.5
-    out = np.zeros(arkit.N, np.float32)
-    out[[arkit.INDEX[k] for k in OUTPUTS]] = model.run(x)[0]
-    return out
+    return model.arkit_weights(x)[0]

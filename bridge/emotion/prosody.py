@@ -8,10 +8,12 @@ the clip's own typical speech level, rate in syllables (vowel phones) per second
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
+from bridge.motion.smooth import gaussian
 from bridge.speech.audio import RATE, Audio
 from bridge.speech.frames import HOP_S, Envelope
 from bridge.speech.phonemes import Phone
@@ -35,20 +37,24 @@ class Prosody:
     speech_db: float  # the clip's typical speech loudness
     phones: list[Phone]
 
+    @functools.cached_property
+    def median_st(self) -> float:
+        """The clip's median pitch in semitones (computed once: every sentence is relative to it)."""
+        voiced = self.f0[self.f0 > 0]
+        return float(12 * np.log2(np.median(voiced))) if len(voiced) else 0.0
+
     def features(self, start_s: float, end_s: float) -> dict[str, float]:
         a, b = int(start_s / HOP_S), max(int(start_s / HOP_S) + 1, int(np.ceil(end_s / HOP_S)))
         f0 = self.f0[a:b]
         voiced = f0[f0 > 0]
         st = 12 * np.log2(voiced) if len(voiced) else np.zeros(0)
-        clip_voiced = self.f0[self.f0 > 0]
-        clip_median = 12 * np.log2(np.median(clip_voiced)) if len(clip_voiced) else 0.0
         db = self.db[a:b]
         loud = db[db > self.speech_db - 25]
         vowels = [p for p in self.phones if p.phone in VOWELS and start_s <= (p.start_s + p.end_s) / 2 < end_s]
         talk_s = max(0.3, len(loud) * HOP_S)
         return {
             "range_st": float(np.std(st)) if len(st) > 5 else NORM["range_st"][0],
-            "pitch_st": float(np.median(st) - clip_median) if len(st) > 5 else 0.0,
+            "pitch_st": float(np.median(st) - self.median_st) if len(st) > 5 else 0.0,
             "loud_db": float(np.percentile(loud, 75) - self.speech_db) if len(loud) else 0.0,
             "rate": len(vowels) / talk_s if vowels else NORM["rate"][0],
         }
@@ -121,8 +127,6 @@ def emphasis(f0: np.ndarray, db: np.ndarray, speech_db: float, n_frames: int, fp
         rise = (st - np.median(st[voiced])) / NORM["pitch_st"][1]
         loud = db > speech_db - 12
         out = np.where(voiced & loud, np.clip(rise, 0, 3), 0.0)
-    from bridge.motion.smooth import gaussian
-
     out = gaussian(out, EMPHASIS_SMOOTH_S / HOP_S)
     t = (np.arange(n_frames) + 0.5) / fps
     return np.interp(t, (np.arange(len(out)) + 0.5) * HOP_S, out).astype(np.float32)

@@ -7,6 +7,7 @@ is its card (data, method, scores, how to retrain).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from dataclasses import dataclass
@@ -99,14 +100,10 @@ def _neutral(text: str) -> Prediction:
     return Prediction(text, "neutral", {k: (1.0 if k == "neutral" else 0.0) for k in LABELS})
 
 
-_default: TextEmotionModel | None = None
-
-
+@functools.cache
 def default_model() -> TextEmotionModel:
-    global _default
-    if _default is None:
-        _default = TextEmotionModel()
-    return _default
+    """The shipped model, loaded once per process."""
+    return TextEmotionModel()
 
 
 def load_reader(folder: str | None = None) -> EmotionReader:

@@ -89,6 +89,14 @@ def expressed(p: np.ndarray, arousal: float | None) -> np.ndarray:
     return out
 
 
+def dominant_label(probs: np.ndarray) -> str:
+    """The emotion a distribution shows: its top non-neutral label, at any intensity above
+    zero ('neutral' only when nothing else is there)."""
+    if probs[NEUTRAL] >= 1.0:
+        return "neutral"
+    return LABELS[int(np.where(np.arange(len(LABELS)) == NEUTRAL, -1.0, probs).argmax())]
+
+
 def one_hot(index: int, intensity: float = 1.0) -> np.ndarray:
     out = np.zeros(len(LABELS))
     out[index] = intensity
@@ -135,8 +143,8 @@ def build_track(spans: list[tuple[Sentence, float, float]], n_frames: int, fps: 
     spans: (sentence, start_s, end_s) in time order; model: has probabilities(list[str]);
     prosody: has arousal(start_s, end_s); source: what the sentences' text came from."""
     duration = n_frames / fps
-    if override is not None or not spans:
-        spans = spans or [(Sentence("", None), 0.0, duration)]
+    if not spans:
+        spans = [(Sentence("", None), 0.0, duration)]
     segments: list[Segment] = []
     to_read = []
     for i, (s, _, _) in enumerate(spans):
@@ -156,24 +164,23 @@ def build_track(spans: list[tuple[Sentence, float, float]], n_frames: int, fps: 
         elif i in read:
             q, src = expressed(read[i], arousal), source
         else:
-            q, src = one_hot(NEUTRAL), source  # no words, or not English: neutral (warned upstream)
-        intensity = float(1.0 - q[NEUTRAL])
-        emotions = np.where(np.arange(len(LABELS)) == NEUTRAL, -1.0, q)
-        label = LABELS[int(emotions.argmax())] if intensity > 0 else "neutral"
-        segments.append(Segment(s.text, t0, t1, label, intensity, arousal, src, q))
+            q, src = one_hot(NEUTRAL), source  # no words, or not English (warned above): neutral
+        segments.append(Segment(s.text, t0, t1, dominant_label(q), float(1.0 - q[NEUTRAL]), arousal, src, q))
 
-    # Step track: each segment holds from (its start - LEAD_S) to the next one's; the first
-    # from frame 0, so the face is already in the mood when the clip starts.
+    rows = np.array([np.append(seg.probs, 0.5 if seg.arousal is None else seg.arousal) for seg in segments])
+    eased = segment_steps(rows, [seg.start_s for seg in segments], n_frames, fps)
+    return EmotionTrack(probs=eased[:, :-1], arousal=eased[:, -1], segments=segments, fps=fps, model=model_name)
+
+
+def segment_steps(values: np.ndarray, starts: list[float], n_frames: int, fps: float) -> np.ndarray:
+    """(S, D) one row per segment -> (F, D) per frame: each row holds from its segment's start
+    minus LEAD_S until the next one takes over (the first from frame 0, so the face is
+    already in the mood when the clip starts), and changes ease over EASE_S."""
     t = (np.arange(n_frames) + 0.5) / fps
-    step = np.tile(segments[0].probs, (n_frames, 1))
-    arousal = np.full(n_frames, segments[0].arousal if segments[0].arousal is not None else 0.5)
-    for seg in segments[1:]:
-        on = t >= seg.start_s - LEAD_S
-        step[on] = seg.probs
-        arousal[on] = seg.arousal if seg.arousal is not None else 0.5
-    k = max(1, int(round(EASE_S * fps)))
-    return EmotionTrack(probs=ease(step, k), arousal=ease(arousal[:, None], k)[:, 0],
-                        segments=segments, fps=fps, model=model_name)
+    step = np.tile(values[0], (n_frames, 1))
+    for row, start in zip(values[1:], starts[1:]):
+        step[t >= start - LEAD_S] = row
+    return ease(step, max(1, int(round(EASE_S * fps))))
 
 
 def ease(x: np.ndarray, k: int) -> np.ndarray:

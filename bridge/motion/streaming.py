@@ -41,7 +41,8 @@ class StreamingSpeaker:
         self.x_offset = 0  # absolute index of self.x[0]
         self.hops_done = 0
         self.history: deque = deque(maxlen=HISTORY_HOPS)
-        self.opening: list[float] = []  # per hop, absolute hop index = position in this list
+        self.opening: list[float] = []  # per hop, from hop `opening_base` on (older ones are dropped)
+        self.opening_base = 0
         self.smoothed = 0.0
         self.frames_done = 0
         self.expression = np.zeros(arkit.N, np.float32) if expression is None else expression
@@ -68,6 +69,12 @@ class StreamingSpeaker:
                 break
             out.append(self._frame(self.frames_done, t))
             self.frames_done += 1
+        # Drop the hops no later frame can use: a stream may run for hours.
+        next_hop = int((self.frames_done + 0.5) / self.fps / HOP_S)
+        cut = min(next_hop, self.hops_done) - 1 - self.opening_base
+        if cut > 0:
+            del self.opening[:cut]
+            self.opening_base += cut
         return out
 
     def _analyse(self, h0: int, h1: int) -> None:
@@ -94,8 +101,8 @@ class StreamingSpeaker:
             self.x_offset += keep_from
 
     def _frame(self, f: int, t: float):
-        hop = min(len(self.opening) - 1, int(t / HOP_S)) if self.opening else -1
-        opening = self.opening[hop] if hop >= 0 else 0.0
+        hop = min(self.hops_done - 1, int(t / HOP_S)) - self.opening_base
+        opening = self.opening[hop] if self.opening and hop >= 0 else 0.0
         w = self.expression.copy()
         block = int(f / (IDLE_BLOCK_S * self.fps))
         if block != self._idle_block:

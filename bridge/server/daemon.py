@@ -82,18 +82,10 @@ class Daemon:
         self.counts = {"requests": 0, "frames_sent": 0, "errors": {}}
         self.timings: dict[str, list[float]] = {}
         self.lateness: list[float] = []
-        self._reader = None
 
     # ---- helpers for sessions
     def post(self, kind, peer, rid, **kw) -> None:
         self.outq.put((kind, peer, rid, kw))
-
-    def reader(self):
-        if self._reader is None:
-            from bridge.emotion import default_model
-
-            self._reader = default_model()
-        return self._reader
 
     # ---- the loop
     def serve(self) -> None:
@@ -173,7 +165,9 @@ class Daemon:
                 raise ProtocolError("bad_field", f"an avatar named {name!r} exists (stop it with remove, or pick another)", rid)
             if len(self.sessions) >= MAX_SESSIONS:
                 raise ProtocolError("busy", f"{MAX_SESSIONS} avatars exist; remove one first", rid)
-            s = Session(name, self.post, self.fps, self.lookahead_s, self.reader)
+            from bridge.emotion import default_model
+
+            s = Session(name, self.post, self.fps, self.lookahead_s, default_model)
             self.sessions[name] = s
             s.submit(("create", peer, rid, {"image": msg["image"]}))
             return

@@ -91,6 +91,7 @@ class Session:
         """A chunk of a streamed utterance: its frames go out now (acoustic cue only; see
         bridge/motion/streaming.py), the emotion from `emotion` or from `text` when given."""
         from bridge.emotion.expression import constant_expression
+        from bridge.emotion.track import dominant_label
         from bridge.motion.streaming import StreamingSpeaker
 
         if self.stream is None or text is not None or emotion is not None and self.stream_frames == 0:
@@ -102,11 +103,8 @@ class Session:
                 self.stream_frames = 0
                 self.stream_label = "neutral"
             if probs is not None:
-                from bridge.emotion import LABELS
-
                 self.stream.expression = constant_expression(probs)
-                emotions = np.where(np.arange(len(LABELS)) == LABELS.index("neutral"), -1.0, probs)
-                self.stream_label = LABELS[int(emotions.argmax())] if probs[LABELS.index("neutral")] < 1 else "neutral"
+                self.stream_label = dominant_label(probs)
         frames = self.stream.push(samples, final=final)
         now = time.monotonic()
         for i, (pts, weights, pose) in enumerate(frames):

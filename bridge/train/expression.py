@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from bridge.emotion.expression import INPUTS, OUTPUTS, STYLE_DIMS, prototype_matrix
+from bridge.emotion.expression import COLUMNS, INPUTS, OUTPUTS, STYLE_DIMS, prototype_matrix
 from bridge.emotion.text_model import LABELS
 from bridge.train.onnx_io import save_graph
 
@@ -56,30 +56,21 @@ def solve_clip(points: np.ndarray, step: int = 2) -> tuple[np.ndarray, np.ndarra
 
 
 def clip_audio(path: str) -> np.ndarray | None:
-    import av
+    """The clip's sound at 16 kHz mono, or None."""
     import soxr
 
-    with av.open(path) as c:
-        if not c.streams.audio:
-            return None
-        chunks, rate = [], None
-        for f in c.decode(audio=0):
-            a = f.to_ndarray().astype(np.float32)
-            a = a.mean(0) if (a.ndim == 2 and f.format.is_planar) else a.reshape(-1, len(f.layout.channels)).mean(1)
-            chunks.append(a.ravel())
-            rate = f.sample_rate
-    x = np.concatenate(chunks)
-    return soxr.resample(x, rate, 16000).astype(np.float32)
+    from bridge.train.tracking import read_audio_track
+
+    x, rate = read_audio_track(path)
+    return None if x is None else soxr.resample(x, rate, 16000).astype(np.float32)
 
 
 def measure(videos: str, log) -> dict:
     from bridge.emotion.prosody import emphasis, pitch
-    from bridge.motion import arkit
     from bridge.speech.audio import Audio
     from bridge.speech.frames import envelope
     from bridge.train.tracking import track_video
 
-    cols = [arkit.INDEX[k] for k in OUTPUTS]
     brow = [OUTPUTS.index(k) for k in BROW_RAISE]
     fit, held, talk, used = [], [], {"fit": ([], []), "held": ([], [])}, []
     names = sorted(f[:-4] for f in os.listdir(videos) if f.endswith(".mp4"))
@@ -91,7 +82,7 @@ def measure(videos: str, log) -> dict:
             log(f"  {name}: face tracked on under 20 frames, skipped")
             continue
         w, idx = solve_clip(points, step=1 if name in TALKING else 2)
-        w = w[:, cols]
+        w = w[:, COLUMNS]
         (held if name in HELD_OUT else fit).append(w)
         used.append(name)
         if name in TALKING:

@@ -42,3 +42,22 @@ def track_video(path: str, cache_dir: str = CACHE, progress=None) -> tuple[np.nd
     np.savez_compressed(cache + ".partial.npz", points=points, fps=fps)
     os.replace(cache + ".partial.npz", cache)
     return points, fps
+
+
+def read_audio_track(path: str) -> tuple[np.ndarray | None, int | None]:
+    """A video's first audio track as float32 mono at its own rate; (None, None) without one."""
+    import av
+
+    with av.open(path) as c:
+        if not c.streams.audio:
+            return None, None
+        chunks, rate = [], None
+        for f in c.decode(audio=0):
+            a = f.to_ndarray().astype(np.float32)
+            if a.ndim == 2 and f.format.is_planar:
+                a = a.mean(0)
+            elif a.ndim == 2:  # packed: channels interleaved in one row
+                a = a.reshape(-1, len(f.layout.channels)).mean(1)
+            chunks.append(a.ravel())
+            rate = f.sample_rate
+    return (np.concatenate(chunks), rate) if chunks else (None, None)
