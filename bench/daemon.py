@@ -5,6 +5,10 @@ Measured:
 - whole-clip speak: request -> `ok` (the motion computed), per clip;
 - concurrent avatars (1, 4, 8) each speaking the sample clip at once: frames received per
   avatar, and the daemon's own frame lateness (send time - due time), p50/p99;
+- streamed speech latency with 1, 4, 8 avatars streaming 20 ms chunks at real-time pace,
+  and the daemon's CPU time per streaming avatar;
+- throughput to one subscriber: a minute of speech streamed in 1 s chunks as fast as the
+  daemon takes it (a TTS running ahead of real time): frames/s received, frames lost;
 - robustness: 10,000 malformed, truncated, random, oversized and out-of-order messages
   against the live daemon while a well-behaved avatar speaks: replies received, the
   daemon alive, and that avatar's frame rate. Baseline in the same run: the same avatar
@@ -49,6 +53,49 @@ def start():
     return p, m.group(1), m.group(2)
 
 
+def cpu_s(pid: int) -> float:
+    """The process's user + system CPU time so far."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def throughput(control, data, face, samples, rate, seconds=60.0):
+    """Stream `seconds` of speech in 1 s chunks without pacing; count frames at one subscriber."""
+    reps = int(np.ceil(seconds * rate / len(samples)))
+    audio = np.tile(samples, reps)[:int(seconds * rate)]
+    with Client(control, data, timeout_s=120) as c:
+        c.hello()
+        a = c.create_avatar(face)
+        c.subscribe(a)
+        got, first, last = 0, None, None
+        done = threading.Event()
+
+        def receive():
+            nonlocal got, first, last
+            for _ in c.frames(timeout_s=5):
+                now = time.perf_counter()
+                first = first or now
+                last, got = now, got + 1
+            done.set()
+
+        t = threading.Thread(target=receive)
+        t.start()
+        step, replies, in_flight = rate, [], 0
+        for k, i in enumerate(range(0, len(audio), step)):
+            if in_flight == 8:  # the daemon queues at most 16 requests per avatar (then: busy)
+                replies.append(msgpack.unpackb(c.req.recv()))
+                in_flight -= 1
+            c.req.send(encode_request("speak", k + 1, avatar=a, pcm=audio[i:i + step].astype("<f4").tobytes(),
+                                      rate=rate, final=i + step >= len(audio)))
+            in_flight += 1
+        replies += [msgpack.unpackb(c.req.recv()) for _ in range(in_flight)]
+        t.join()
+    assert all(r["type"] == "ok" for r in replies), [r for r in replies if r["type"] != "ok"][:1]
+    expected = replies[-1].get("frames", 0)
+    return dict(frames=f"{got}/{expected}", frames_per_s=round(got / max(1e-6, last - first), 0),
+                audio_s=seconds)
+
+
 def rss_mb(pid: int) -> float:
     for line in open(f"/proc/{pid}/status"):
         if line.startswith("VmRSS"):
@@ -70,7 +117,7 @@ def speak_once(control, data, face, clip, results, key):
                             fps=len(frames) / max(1e-6, t_end - t_ok))
 
 
-def stream_realtime(control, data, face, samples, rate, results, key, fps=30.0):
+def stream_realtime(control, data, face, samples, rate, results, key, fps=30.0, ready=None):
     """Stream the clip in 20 ms chunks at real-time pace; latency of each frame = its arrival
     minus the send time of the chunk that completed the audio it needs (its centre plus the
     analysis window's 17.5 ms right half)."""
@@ -80,6 +127,8 @@ def stream_realtime(control, data, face, samples, rate, results, key, fps=30.0):
         a = c.create_avatar(face)
         c.subscribe(a)
         done = threading.Event()
+        if ready is not None:  # every avatar created: start streaming together
+            ready.wait()
 
         def receive():
             for f in c.frames(timeout_s=5):
@@ -166,15 +215,24 @@ def main() -> None:
         samples, rate = sf.read(WAV, dtype="float32")
         for n in (1, 4, 8):
             res = {}
-            threads = [threading.Thread(target=stream_realtime, args=(control, data, face, samples, rate, res, i))
-                       for i in range(n)]
+            ready = threading.Barrier(n + 1)
+            threads = [threading.Thread(target=stream_realtime, args=(control, data, face, samples, rate, res, i),
+                                        kwargs={"ready": ready}) for i in range(n)]
             [t.start() for t in threads]
+            ready.wait()
+            cpu0, t0 = cpu_s(p.pid), time.perf_counter()
             [t.join() for t in threads]
+            cpu, wall = cpu_s(p.pid) - cpu0, time.perf_counter() - t0
             lat = np.concatenate(list(res.values()))
+            # CPU per avatar: the daemon's CPU time while streaming / avatars / wall time.
             report[f"stream_latency_ms_{n}"] = dict(p50=round(float(np.percentile(lat, 50)), 1),
                                                    p99=round(float(np.percentile(lat, 99)), 1),
-                                                   frames=f"{len(lat)}/{154 * n}")
+                                                   frames=f"{len(lat)}/{154 * n}",
+                                                   daemon_cpu_per_avatar_pct=round(100 * cpu / n / wall, 1))
             print("stream", n, report[f"stream_latency_ms_{n}"], flush=True)
+
+        report["throughput_one_subscriber"] = throughput(control, data, face, samples, rate)
+        print("throughput", report["throughput_one_subscriber"], flush=True)
 
         # Robustness: a well-behaved avatar speaks while 10,000 bad messages arrive.
         ctx = zmq.Context()

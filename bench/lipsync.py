@@ -6,7 +6,12 @@ Reported: Pearson correlation at zero lag and at the best lag within ±200 ms, p
 beside an audio-RMS-envelope baseline computed in the same run; and, as a diagnostic of the
 clips' own audio/video offsets, the best lag within ±1 s.
 
-    python bench/lipsync.py [--clips lp_d6,lp_d9,...]
+--stream adds the streamed path (the daemon's `speak` with 20 ms `pcm` chunks), with its
+viseme classes and without them (the acoustic cue alone), and a second measure that the
+lip shapes drive: mouth width (lip corners 61-291 over the eye-corner distance), which
+rounding narrows and spreading widens.
+
+    python bench/lipsync.py [--clips lp_d6,lp_d9,...] [--stream]
 """
 
 from __future__ import annotations
@@ -38,6 +43,33 @@ def opening(points: np.ndarray) -> np.ndarray:
     gap = np.linalg.norm(points[:, T.INNER_LIP_BOTTOM, :2] - points[:, T.INNER_LIP_TOP, :2], axis=1)
     eyes = np.linalg.norm(points[:, T.EYE_OUTER_LEFT, :2] - points[:, T.EYE_OUTER_RIGHT, :2], axis=1)
     return gap / eyes
+
+
+def width(points: np.ndarray) -> np.ndarray:
+    """(F, 478, 3) -> (F,) lip-corner distance over outer-eye-corner distance."""
+    w = np.linalg.norm(points[:, 61, :2] - points[:, 291, :2], axis=1)
+    eyes = np.linalg.norm(points[:, T.EYE_OUTER_LEFT, :2] - points[:, T.EYE_OUTER_RIGHT, :2], axis=1)
+    return w / eyes
+
+
+def streamed(avatar, audio: np.ndarray, rate: int, fps: float, phones: bool) -> np.ndarray:
+    """Landmarks of the streamed path fed 20 ms chunks, as the daemon runs it."""
+    from bridge.motion.pose import apply_pose
+    from bridge.motion.streaming import StreamingSpeaker
+
+    sp = StreamingSpeaker(rate, fps, seed=1, rig=avatar.rig, phones=phones)
+    step = int(rate * 0.02)
+    frames = []
+    for s0 in range(0, len(audio), step):
+        frames += sp.push(audio[s0:s0 + step], final=s0 + step >= len(audio))
+    w = np.array([f[1] for f in frames])
+    pose = np.array([f[2] for f in frames], np.float64)
+    return avatar.frame.to_image(apply_pose(avatar.rig.apply(w), pose))
+
+
+def interp_nan(x: np.ndarray) -> np.ndarray:
+    ok = np.isfinite(x)
+    return np.interp(np.arange(len(x)), np.flatnonzero(ok), x[ok])
 
 
 def track(frames) -> np.ndarray:
@@ -88,6 +120,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--clips", default=",".join(CLIPS))
     ap.add_argument("--out", default=None)
+    ap.add_argument("--stream", action="store_true", help="also run the streamed path, with and without viseme classes")
     ap.add_argument("--emotions", default="",
                     help="also run with each of these --emotion overrides (e.g. joy,anger) and report the drop")
     args = ap.parse_args()
@@ -118,6 +151,19 @@ def main() -> None:
             for emo in filter(None, args.emotions.split(",")):
                 a2, _ = animate(img, wav, text=None, fps=fps, emotion=emo)
                 with_emotion[emo] = opening(a2.landmarks())
+            streams = {}
+            if args.stream:
+                from bridge.train.tracking import track_video
+
+                points, _ = track_video(path)
+                truth_w = interp_nan(width(points))
+                arms = {"whole": anim.landmarks(),
+                        "stream": streamed(anim.avatar, audio, rate, fps, phones=True),
+                        "stream_acoustic": streamed(anim.avatar, audio, rate, fps, phones=False)}
+                for arm, lm in arms.items():
+                    m = min(len(lm), len(truth), len(truth_w))
+                    streams[arm] = dict(opening=lag_scan(opening(lm)[:m], truth[:m], fps)[1],
+                                        width=lag_scan(width(lm)[:m], truth_w[:m], fps)[1])
         n = min(len(pred), len(truth))
         pred, tr = pred[:n], truth[:n]
         base = rms_baseline(audio, rate, n, fps)
@@ -129,18 +175,24 @@ def main() -> None:
                          rms_r_best=round(bb, 3), rms_best_lag_ms=round(blag * 1000),
                          r_wide=round(rw, 3), wide_lag_ms=round(wlag * 1000),
                          animate_s=round(elapsed, 2)))
+        for arm, r in streams.items():
+            rows[-1][f"{arm}_opening_r"], rows[-1][f"{arm}_width_r"] = round(r["opening"], 3), round(r["width"], 3)
         for emo, p2 in with_emotion.items():
             e0, eb, _ = lag_scan(p2[:n], tr, fps)
             rows[-1][f"r0_{emo}"], rows[-1][f"r_best_{emo}"] = round(e0, 3), round(eb, 3)
         print(json.dumps(rows[-1]), flush=True)
     keys = ["r0", "r_best", "rms_r0", "rms_r_best", "r_wide"]
     keys += [f"{k}_{e}" for e in filter(None, args.emotions.split(",")) for k in ("r0", "r_best")]
+    if args.stream:
+        keys += [f"{arm}_{m}_r" for arm in ("whole", "stream", "stream_acoustic") for m in ("opening", "width")]
     mean = {k: round(float(np.mean([r[k] for r in rows])), 3) for k in keys}
-    command = "python bench/lipsync.py" + (f" --emotions {args.emotions}" if args.emotions else "")
+    command = "python bench/lipsync.py" + (f" --emotions {args.emotions}" if args.emotions else "") + \
+        (" --stream" if args.stream else "")
     report = dict(date=datetime.date.today().isoformat(), machine=machine(), commit=git_rev(),
                   command=command, clips=rows, mean=mean)
     print(json.dumps(mean))
-    out = args.out or os.path.join(RESULTS, "lipsync_emotion.json" if args.emotions else "lipsync.json")
+    name = "lipsync_emotion" if args.emotions else "lipsync_stream" if args.stream else "lipsync"
+    out = args.out or os.path.join(RESULTS, name + ".json")
     with open(out, "w") as f:
         json.dump(report, f, indent=1)
 

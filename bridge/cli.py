@@ -64,8 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     k.add_argument("--out", required=True, help="new folder for the keys")
 
     t = sub.add_parser("train", help="retrain a shipped model (needs the train extra)")
-    t.add_argument("what", choices=["emotion", "expression"],
-                   help="emotion: the text emotion model; expression: the expression network")
+    t.add_argument("what", choices=["emotion", "expression", "visemes"],
+                   help="emotion: the text emotion model; expression: the expression network; "
+                        "visemes: the streamed viseme classifier (needs espeak-ng)")
     t.add_argument("rest", nargs=argparse.REMAINDER, help="options of that training script (--help)")
     return p
 
@@ -95,6 +96,11 @@ def main(argv: list[str] | None = None) -> int:
                   f"admit more clients by adding their .key files to {args.out}/clients")
             return 0
         if args.command == "serve":
+            # Many small matrix products from many threads: OpenBLAS's own threads would
+            # busy-wait between them (one avatar streaming kept a whole core spinning). Set
+            # before numpy loads; an explicit setting by the user wins.
+            for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+                os.environ.setdefault(var, "1")
             from bridge.server import run
 
             if not (1 <= args.fps <= 120) or not (0 <= args.lookahead <= 2):
@@ -192,8 +198,10 @@ def _train(args) -> int:
     try:
         if args.what == "emotion":
             from bridge.train.emotion_text import main as train_main
-        else:
+        elif args.what == "expression":
             from bridge.train.expression import main as train_main
+        else:
+            from bridge.train.visemes import main as train_main
     except ImportError as e:
         raise FacebridgeError("train", f"needs the training extra ({e.name} is missing)",
                               "pip install torch==2.13.0 && pip install -e '.[train]'") from None

@@ -35,6 +35,14 @@ JAW_FOR_OPEN = 0.3  # jawOpen at which a press or chin raise has fully given way
 def compose(speech: np.ndarray, expression: np.ndarray, idle: np.ndarray, frames: SpeechFrames,
             rig: Rig, decoded: bool = False) -> np.ndarray:
     """(F, 52) each -> (F, 52) in 0..1."""
+    out = blend(speech, expression, idle)
+    close_bilabials(out, frames, rig, decoded=decoded)
+    return np.clip(out, 0.0, 1.0)
+
+
+def blend(speech: np.ndarray, expression: np.ndarray, idle: np.ndarray) -> np.ndarray:
+    """Everything above but the bilabial closure (the streamed path closes the lips from its
+    viseme classes instead of phones). (F, 52) each -> (F, 52) in 0..1."""
     expr = expression.astype(np.float32).copy()
     rounding = np.clip(speech[:, _ROUND].sum(1), 0, 1)
     expr[:, _CORNER_PULL] *= (1 - 0.8 * rounding)[:, None]
@@ -44,6 +52,4 @@ def compose(speech: np.ndarray, expression: np.ndarray, idle: np.ndarray, frames
     out[:, I["jawOpen"]] = jaw
     for side, cols in _LIDS_OPEN.items():
         out[:, cols] *= (1 - np.clip(idle[:, I["eyeBlink" + side]], 0, 1))[:, None]
-    out = np.clip(out, 0.0, 1.0)
-    close_bilabials(out, frames, rig, decoded=decoded)
     return np.clip(out, 0.0, 1.0)

@@ -17,22 +17,30 @@ PIVOT = np.array([0.0, 1.1, 1.0])
 _FLIP = np.diag([1.0, -1.0, -1.0])  # aligned frame (y down, z away) <-> y up, z towards camera
 
 
-def rotation(pitch: float, yaw: float, roll: float) -> np.ndarray:
-    """Rotation matrix in the aligned frame for angles in degrees."""
-    p, y, r = np.radians([pitch, yaw, roll])
-    rx = np.array([[1, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]])
+def rotations(angles: np.ndarray) -> np.ndarray:
+    """(F, 3) pitch, yaw, roll in degrees -> (F, 3, 3) rotation matrices in the aligned frame."""
+    p, y, r = np.radians(np.asarray(angles, np.float64).reshape(-1, 3)).T
+    one, zero = np.ones_like(p), np.zeros_like(p)
+
+    def mat(rows):
+        return np.stack([np.stack(row, -1) for row in rows], -2)
+
+    rx = mat([[one, zero, zero], [zero, np.cos(p), -np.sin(p)], [zero, np.sin(p), np.cos(p)]])
     # yaw to the subject's left moves the face towards the image's right (+x) for a camera
     # facing the subject, i.e. a negative rotation about the up axis.
-    ry = np.array([[np.cos(-y), 0, np.sin(-y)], [0, 1, 0], [-np.sin(-y), 0, np.cos(-y)]])
-    rz = np.array([[np.cos(r), -np.sin(r), 0], [np.sin(r), np.cos(r), 0], [0, 0, 1]])
+    ry = mat([[np.cos(-y), zero, np.sin(-y)], [zero, one, zero], [-np.sin(-y), zero, np.cos(-y)]])
+    rz = mat([[np.cos(r), -np.sin(r), zero], [np.sin(r), np.cos(r), zero], [zero, zero, one]])
     return _FLIP @ (rz @ ry @ rx) @ _FLIP
+
+
+def rotation(pitch: float, yaw: float, roll: float) -> np.ndarray:
+    """Rotation matrix in the aligned frame for angles in degrees."""
+    return rotations(np.array([[pitch, yaw, roll]]))[0]
 
 
 def apply_pose(aligned: np.ndarray, pose: np.ndarray) -> np.ndarray:
     """(F, 478, 3) aligned landmarks, (F, 6) poses -> posed aligned landmarks."""
-    out = np.empty_like(aligned)
-    for f in range(len(aligned)):
-        r = rotation(*pose[f, :3])
-        t = np.array([pose[f, 3], -pose[f, 4], -pose[f, 5]]) / EYE_SPAN_CM
-        out[f] = (aligned[f] - PIVOT) @ r.T + PIVOT + t
-    return out
+    pose = np.asarray(pose, np.float64)
+    r = rotations(pose[:, :3])
+    t = np.stack([pose[:, 3], -pose[:, 4], -pose[:, 5]], 1) / EYE_SPAN_CM
+    return ((aligned - PIVOT) @ r.transpose(0, 2, 1) + PIVOT + t[:, None, :]).astype(aligned.dtype)

@@ -101,17 +101,25 @@ def close_bilabials(out: np.ndarray, frames: SpeechFrames, rig: Rig, decoded: bo
     _close_bilabials(out, frames, rig, names, centre, half + 0.04, lead_s, trust_phones=not decoded)
 
 
+def closure_needed(weights: np.ndarray, rig: Rig) -> np.ndarray:
+    """(N, 52) -> (N,) the mouthClose (0..1) that brings the rig's inner lips together under
+    these weights (their own mouthClose ignored), from the rig's lip-gap gradient."""
+    gap_grad = rig.basis[:, T.INNER_LIP_BOTTOM, 1] - rig.basis[:, T.INNER_LIP_TOP, 1]
+    gap0 = rig.neutral[T.INNER_LIP_BOTTOM, 1] - rig.neutral[T.INNER_LIP_TOP, 1]
+    per_close = -gap_grad[_CLOSE]
+    if per_close <= 1e-9:
+        return np.zeros(len(weights), np.float32)
+    w = weights.astype(np.float64).copy()
+    w[:, _CLOSE] = 0.0
+    return np.clip((gap0 + w @ gap_grad) / per_close, 0.0, 1.0).astype(np.float32)
+
+
 def _close_bilabials(out, frames, rig, names, centre, width, lead_s, trust_phones) -> None:
     """/p b m/ must meet the lips whatever the jaw does: raise mouthClose until the rig's
     inner-lip gap reaches zero. The lips close `lead_s` before the phone starts and stay
     closed through it (the acoustic closure), easing in and out around that interval.
     A decoded (untrusted) bilabial closes only as far as the sound allows: a real closure is
     quiet in the mid band, so a loud frame means the phone loop guessed wrong."""
-    gap_grad = rig.basis[:, T.INNER_LIP_BOTTOM, 1] - rig.basis[:, T.INNER_LIP_TOP, 1]
-    gap0 = rig.neutral[T.INNER_LIP_BOTTOM, 1] - rig.neutral[T.INNER_LIP_TOP, 1]
-    per_close = -gap_grad[_CLOSE]
-    if per_close <= 1e-9:
-        return
     n = len(out)
     ease_s = 0.05
     for name, c, w in zip(names, centre, width):
@@ -127,7 +135,4 @@ def _close_bilabials(out, frames, rig, names, centre, width, lead_s, trust_phone
             ease = float(np.exp(-((dist / ease_s) ** 2)))
             if not trust_phones:
                 ease *= float(np.clip(1.0 - frames.opening[f] / 0.8, 0.0, 1.0))
-            wf = out[f].astype(np.float64)
-            wf[_CLOSE] = 0.0
-            need = max(0.0, gap0 + float(gap_grad @ wf)) / per_close
-            out[f, _CLOSE] = max(out[f, _CLOSE], min(1.0, need) * ease)
+            out[f, _CLOSE] = max(out[f, _CLOSE], float(closure_needed(out[f:f + 1], rig)[0]) * ease)

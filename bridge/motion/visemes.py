@@ -93,3 +93,35 @@ def dominance(phone: str) -> float:
     if phone == "SIL":
         return 0.8
     return 1.0
+
+
+# Viseme classes: phones grouped by what the lips and jaw do, for the streamed path, where a
+# small network reads the class from the sound (bridge/speech/viseme_net.py) instead of phones.
+CLASSES = {
+    "SIL": ["SIL"],
+    "BMP": ["B", "M", "P"],  # lips closed
+    "FV": ["F", "V"],  # lower lip to the upper teeth
+    "ROUND": ["UW", "UH", "W", "R", "ER"],  # lips pushed forward, small opening
+    "ROUND_OPEN": ["OW", "AO", "AW", "OY"],  # rounded with the jaw down
+    "SH": ["SH", "ZH", "CH", "JH"],  # funnelled
+    "OPEN": ["AA", "AE", "AH", "AY", "HH"],
+    "SPREAD": ["IY", "IH", "EY", "EH", "Y"],
+    "SZ": ["S", "Z"],
+    "TONGUE": ["T", "D", "N", "L", "K", "G", "NG", "TH", "DH"],  # lips follow the neighbours
+}
+CLASS_NAMES = list(CLASSES)
+_CLASS_OF = {p: i for i, ps in enumerate(CLASSES.values()) for p in ps}
+
+
+def class_of(phone: str) -> int:
+    """Index in CLASS_NAMES of a phone (unknown phones count as OPEN, like target())."""
+    return _CLASS_OF.get(phone, CLASS_NAMES.index("OPEN"))
+
+
+def class_targets() -> dict[str, dict[str, float]]:
+    """Each class's mouth target: the mean of its phones' targets."""
+    out = {}
+    for name, phones in CLASSES.items():
+        keys = {k for p in phones for k in target(p)}
+        out[name] = {k: sum(target(p).get(k, 0.0) for p in phones) / len(phones) for k in keys}
+    return out

@@ -163,6 +163,7 @@ def encode_frame(f: Frame) -> list[bytes]:
 
 
 _SHAPES = {"blendshapes": (BLENDSHAPES,), "head_pose": (HEAD_POSE,), "landmarks": (LANDMARKS, 3)}
+_BYTES = {name: 4 * int(np.prod(shape)) for name, shape in _SHAPES.items()}
 
 
 def decode_frame(parts: list[bytes]) -> Frame:
@@ -179,10 +180,9 @@ def decode_frame(parts: list[bytes]) -> Frame:
         raise ProtocolError("malformed", f"header.blobs {names!r} does not match the {len(parts) - 2} blobs")
     arrays = {}
     for name, blob in zip(names, parts[2:]):
-        shape = _SHAPES[name]
-        if len(blob) != 4 * int(np.prod(shape)):
-            raise ProtocolError("malformed", f"blob {name} has {len(blob)} bytes, expected {4 * int(np.prod(shape))}")
-        arrays[name] = np.frombuffer(bytes(blob), "<f4").reshape(shape)
+        if len(blob) != _BYTES[name]:
+            raise ProtocolError("malformed", f"blob {name} has {len(blob)} bytes, expected {_BYTES[name]}")
+        arrays[name] = np.frombuffer(bytes(blob), "<f4").reshape(_SHAPES[name])
     try:
         return Frame(avatar=avatar, kind=kind, seq=int(h["seq"]), pts=float(h["pts"]), t_ns=int(h["t_ns"]),
                      mode=str(h["mode"]), utterance=int(h["utterance"]), emotion=str(h["emotion"]),

@@ -213,6 +213,9 @@ class Daemon:
                 self._error(peer, ProtocolError(kw["code"], kw["message"]), rid)
             elif kind == "frame":
                 heapq.heappush(self.due, (kw["due"], next(self._order), kw["frame"], kw["session"]))
+            elif kind == "frames":  # a streamed chunk's frames, all due at once
+                for frame in kw["frames"]:
+                    heapq.heappush(self.due, (kw["due"], next(self._order), frame, kw["session"]))
             elif kind == "drop_session":
                 s = self.sessions.pop(kw["name"], None)
                 if s:

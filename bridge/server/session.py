@@ -88,8 +88,8 @@ class Session:
         self._utter(peer, rid, audio, text, emotion or self.emotion)
 
     def _stream(self, peer, rid, samples, rate, final, text, emotion) -> None:
-        """A chunk of a streamed utterance: its frames go out now (acoustic cue only; see
-        bridge/motion/streaming.py), the emotion from `emotion` or from `text` when given."""
+        """A chunk of a streamed utterance: its frames go out now (see bridge/motion/streaming.py),
+        the emotion from `emotion` or from `text` when given."""
         from bridge.emotion.expression import constant_expression
         from bridge.emotion.track import dominant_label
         from bridge.motion.streaming import StreamingSpeaker
@@ -99,7 +99,7 @@ class Session:
             if self.stream is None:
                 self.utterance += 1
                 self.cancelled.clear()
-                self.stream = StreamingSpeaker(rate, self.fps, seed=self.utterance)
+                self.stream = StreamingSpeaker(rate, self.fps, seed=self.utterance, rig=self.avatar.rig)
                 self.stream_frames = 0
                 self.stream_label = "neutral"
             if probs is not None:
@@ -107,12 +107,15 @@ class Session:
                 self.stream_label = dominant_label(probs)
         frames = self.stream.push(samples, final=final)
         now = time.monotonic()
+        landmarks = self._landmarks(np.array([f[1] for f in frames]), np.array([f[2] for f in frames])) if frames else []
+        out = []
         for i, (pts, weights, pose) in enumerate(frames):
-            frame = Frame(avatar=self.name, kind="anim", seq=self.seq, pts=pts, t_ns=0, mode="speaking",
-                          utterance=self.utterance, emotion=self.stream_label, blendshapes=weights, head_pose=pose,
-                          landmarks=self._landmarks(weights, pose), final=final and i == len(frames) - 1)
+            out.append(Frame(avatar=self.name, kind="anim", seq=self.seq, pts=pts, t_ns=0, mode="speaking",
+                             utterance=self.utterance, emotion=self.stream_label, blendshapes=weights, head_pose=pose,
+                             landmarks=landmarks[i], final=final and i == len(frames) - 1))
             self.seq += 1
-            self.outbox("frame", None, None, due=now, frame=frame, session=self)
+        if out:  # one post for the chunk: the loop's queue is shared by every avatar
+            self.outbox("frames", None, None, due=now, frames=out, session=self)
         self.stream_frames += len(frames)
         if final:
             n, self.stream = self.stream_frames, None
@@ -132,10 +135,11 @@ class Session:
         return None
 
     def _landmarks(self, weights, pose) -> np.ndarray:
+        """(N, 52), (N, 6) -> (N, 478, 3) image landmarks."""
         from bridge.motion.pose import apply_pose
 
         a = self.avatar
-        return a.frame.to_image(apply_pose(a.rig.apply(weights[None]), pose[None].astype(np.float64)))[0].astype(np.float32)
+        return a.frame.to_image(apply_pose(a.rig.apply(weights), pose.astype(np.float64))).astype(np.float32)
 
     def _utter(self, peer, rid, audio: bytes, text, emotion) -> None:
         from bridge.pipeline import animate_avatar, prepare_emotion

@@ -10,6 +10,8 @@ Two envelopes come from one pass over the audio, every 10 ms:
 
 from __future__ import annotations
 
+import bisect
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,14 +64,12 @@ def _relative(db: np.ndarray, floor: float, speech: float) -> np.ndarray:
     return np.clip((db - floor) / max(speech - floor, 6.0), 0.0, 1.5).astype(np.float32)
 
 
-def _mid_band_db(x: np.ndarray, n: int, hop: int) -> np.ndarray:
-    """Energy in MID_BAND_HZ per hop (25 ms Hann window centred on the hop), in blocks so an
-    hour of audio needs no big temporaries."""
-    freqs = np.fft.rfftfreq(NFFT, 1 / RATE)
-    band = (freqs >= MID_BAND_HZ[0]) & (freqs < MID_BAND_HZ[1])
+def _power_spectra(x: np.ndarray, n: int, hop: int):
+    """Power spectrum (25 ms Hann window centred on each hop, NFFT bins), yielded in blocks
+    of hops as (first hop, last hop + 1, (hops, NFFT//2+1)) so an hour of audio needs no
+    big temporaries."""
     window = np.hanning(WIN).astype(np.float32)
     pad = (WIN - hop) // 2
-    out = np.empty(n, np.float32)
     block = 8192  # hops per block: about 13 MB of windows at a time
     for b0 in range(0, n, block):
         b1 = min(n, b0 + block)
@@ -77,9 +77,56 @@ def _mid_band_db(x: np.ndarray, n: int, hop: int) -> np.ndarray:
         seg = x[max(0, s0):min(len(x), s1)]
         seg = np.pad(seg, (max(0, -s0), s1 - s0 - len(seg) - max(0, -s0)))
         idx = np.arange(WIN)[None, :] + hop * np.arange(b1 - b0)[:, None]
-        spec = np.fft.rfft(seg[idx] * window, NFFT)[:, band]
-        out[b0:b1] = 10 * np.log10((spec.real ** 2 + spec.imag ** 2).sum(1) / WIN + 1e-12)
+        spec = np.fft.rfft(seg[idx] * window, NFFT)
+        yield b0, b1, spec.real ** 2 + spec.imag ** 2
+
+
+def _mid_band_db(x: np.ndarray, n: int, hop: int) -> np.ndarray:
+    """Energy in MID_BAND_HZ per hop, in dB."""
+    out = np.empty(n, np.float32)
+    for b0, b1, power in _power_spectra(x, n, hop):
+        out[b0:b1] = mid_band_of(power)
     return out
+
+
+_FREQS = np.fft.rfftfreq(NFFT, 1 / RATE)
+_MID = (_FREQS >= MID_BAND_HZ[0]) & (_FREQS < MID_BAND_HZ[1])
+
+
+def mid_band_of(power: np.ndarray) -> np.ndarray:
+    """(hops, bins) power spectra -> (hops,) mid-band dB."""
+    return 10 * np.log10(power[:, _MID].sum(1) / WIN + 1e-12)
+
+
+class RunningLevel:
+    """A stream's noise floor and speech level over its last 10 s, updated every hop, so
+    levels are relative to this recording without waiting for the whole of it (the streamed
+    counterpart of `_floor_and_speech`, kept sorted so each hop costs microseconds)."""
+
+    def __init__(self, history_hops: int = 1000):
+        self.history: deque = deque(maxlen=history_hops)
+        self.sorted: list[float] = []
+
+    def push(self, db: float) -> float:
+        """Add one hop's dB; return its level: 0 at the floor, ~1 at typical speech."""
+        db = float(db)
+        if len(self.history) == self.history.maxlen:
+            del self.sorted[bisect.bisect_left(self.sorted, self.history[0])]
+        self.history.append(db)
+        bisect.insort(self.sorted, db)
+        a = self.sorted
+        floor = _quantile(a, 0, 0.10)
+        start = bisect.bisect_right(a, floor + 10)
+        speech = _quantile(a, start, 0.75) if start < len(a) else a[-1]
+        return min(1.5, max(0.0, (db - floor) / max(speech - floor, 6.0)))  # as _relative
+
+
+def _quantile(a: list[float], start: int, q: float) -> float:
+    """Linear-interpolated quantile of the sorted a[start:] (as np.percentile computes it)."""
+    pos = start + q * (len(a) - 1 - start)
+    lo = int(pos)
+    hi = min(lo + 1, len(a) - 1)
+    return a[lo] + (a[hi] - a[lo]) * (pos - lo)
 
 
 def envelope(audio: Audio) -> Envelope:
