@@ -46,7 +46,7 @@ TEXT = open(os.path.join(ROOT, "samples", "hello.txt")).read().strip()
 
 
 def start():
-    p = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--control", "tcp://127.0.0.1:*",
+    p = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--video", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*",
                           "--data", "tcp://127.0.0.1:*"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                          text=True, cwd=ROOT)
     m = re.search(r"control (\S+)\s+data (\S+)", p.stdout.readline())
@@ -117,21 +117,22 @@ def speak_once(control, data, face, clip, results, key):
                             fps=len(frames) / max(1e-6, t_end - t_ok))
 
 
-def stream_realtime(control, data, face, samples, rate, results, key, fps=30.0, ready=None):
+def stream_realtime(control, data, face, samples, rate, results, key, fps=30.0, ready=None, render=False):
     """Stream the clip in 20 ms chunks at real-time pace; latency of each frame = its arrival
     minus the send time of the chunk that completed the audio it needs (its centre plus the
     analysis window's 17.5 ms right half)."""
     recv: dict[int, float] = {}
     with Client(control, data, timeout_s=60) as c:
         c.hello()
-        a = c.create_avatar(face)
-        c.subscribe(a)
+        a = c.create_avatar(face, render="warp" if render else None)
+        c.subscribe(a, video=render)
         done = threading.Event()
         if ready is not None:  # every avatar created: start streaming together
             ready.wait()
 
         def receive():
-            for f in c.frames(timeout_s=5):
+            frames = c.video_frames(timeout_s=5) if render else c.frames(timeout_s=5)
+            for f in frames:
                 recv[round(f.pts * fps)] = time.perf_counter()
             done.set()
 
@@ -157,6 +158,7 @@ def stream_realtime(control, data, face, samples, rate, results, key, fps=30.0, 
         k = min(len(ends) - 1, int(np.searchsorted(ends, need)))
         lat.append(arrived - sends[k])
     results[key] = np.array(lat) * 1000
+    results[f"{key}_frames"] = len(recv)
 
 
 def fuzz_messages(n: int, rng) -> list[list[bytes]]:
@@ -223,13 +225,21 @@ def main() -> None:
             cpu0, t0 = cpu_s(p.pid), time.perf_counter()
             [t.join() for t in threads]
             cpu, wall = cpu_s(p.pid) - cpu0, time.perf_counter() - t0
-            lat = np.concatenate(list(res.values()))
+            lat = np.concatenate([v for k, v in res.items() if not str(k).endswith("_frames")])
             # CPU per avatar: the daemon's CPU time while streaming / avatars / wall time.
             report[f"stream_latency_ms_{n}"] = dict(p50=round(float(np.percentile(lat, 50)), 1),
                                                    p99=round(float(np.percentile(lat, 99)), 1),
                                                    frames=f"{len(lat)}/{154 * n}",
                                                    daemon_cpu_per_avatar_pct=round(100 * cpu / n / wall, 1))
             print("stream", n, report[f"stream_latency_ms_{n}"], flush=True)
+
+        # Rendering on: the same stream, latency to the rendered frame (video topic, 512x512 RGB).
+        res = {}
+        stream_realtime(control, data, face, samples, rate, res, "v", render=True)
+        report["stream_latency_ms_1_rendered"] = dict(p50=round(float(np.percentile(res["v"], 50)), 1),
+                                                     p99=round(float(np.percentile(res["v"], 99)), 1),
+                                                     video_frames=f"{res['v_frames']}/154")
+        print("stream rendered", report["stream_latency_ms_1_rendered"], flush=True)
 
         report["throughput_one_subscriber"] = throughput(control, data, face, samples, rate)
         print("throughput", report["throughput_one_subscriber"], flush=True)

@@ -53,7 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser("serve", help="the daemon: stream face motion to engines over ZeroMQ (docs/protocol.md)",
                        description="Serve avatars to engine clients. Binds to loopback unless told otherwise.")
     v.add_argument("--control", default="tcp://127.0.0.1:5555", help="ROUTER endpoint for requests")
-    v.add_argument("--data", default="tcp://127.0.0.1:5556", help="PUB endpoint for frames")
+    v.add_argument("--data", default="tcp://127.0.0.1:5556", help="PUB endpoint for motion frames")
+    v.add_argument("--video", default="tcp://127.0.0.1:5557",
+                   help="PUB endpoint for rendered frames (avatars created with render)")
     v.add_argument("--fps", type=float, default=30.0, help="motion frames per second (default 30)")
     v.add_argument("--lookahead", type=float, default=0.1, help="publish frames this many seconds early")
     v.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
@@ -107,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise InputError("serve", "--fps must be 1..120 and --lookahead 0..2 s", "see --help")
             try:
                 run(args.control, args.data, fps=args.fps, lookahead_s=args.lookahead,
-                    ready=lambda line: print(line, flush=True), curve_keys=args.curve_keys)
+                    ready=lambda line: print(line, flush=True), curve_keys=args.curve_keys, video=args.video)
             except Exception as e:  # zmq.ZMQError: address in use, bad endpoint
                 if type(e).__name__ != "ZMQError":
                     raise

@@ -9,6 +9,9 @@ API:
         c.subscribe(avatar)
         ok = c.speak(avatar, audio=open("a.wav", "rb").read())
         for frame in c.frames(until_final=True): ...
+
+Rendered frames: create the avatar with render="warp", subscribe with video=True, then read
+`video_frames()` or, for a texture, `latest_video()` (drains the queue, keeps the newest).
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ import time
 import zmq
 
 from bridge.errors import FacebridgeError
-from bridge.protocol import PROTOCOL_VERSION, Frame, ProtocolError, decode_frame, decode_reply, encode_request
+from bridge.protocol import (PROTOCOL_VERSION, Frame, ProtocolError, VideoFrame, decode_frame, decode_reply,
+                             decode_video, encode_request)
 from bridge.server.daemon import DEFAULT_CONTROL, DEFAULT_DATA
 
 
@@ -33,8 +37,9 @@ class ServerError(Exception):
 
 class Client:
     def __init__(self, control: str = DEFAULT_CONTROL, data: str = DEFAULT_DATA, timeout_s: float = 60.0,
-                 name: str = "bridge.client", curve_keys: str | None = None):
-        """curve_keys: the folder from `facebridge keys` (clients/client.key_secret, server.key)."""
+                 name: str = "bridge.client", curve_keys: str | None = None, video: str | None = None):
+        """curve_keys: the folder from `facebridge keys` (clients/client.key_secret, server.key).
+        video: the daemon's video endpoint; default: the port its welcome names, on the control host."""
         self.ctx = zmq.Context()
         self.req = self.ctx.socket(zmq.DEALER)
         self.req.setsockopt(zmq.LINGER, 0)
@@ -49,6 +54,8 @@ class Client:
         self.req.connect(control)
         self.sub.connect(data)
         self.timeout_s, self.name = timeout_s, name
+        self.control, self.curve_keys, self.video_endpoint = control, curve_keys, video
+        self.vsub = None  # the video SUB socket, made on the first subscribe(video=True)
         self._ids = itertools.count(1)
         self.welcome: dict | None = None
 
@@ -61,6 +68,8 @@ class Client:
     def close(self) -> None:
         self.req.close(0)
         self.sub.close(0)
+        if self.vsub is not None:
+            self.vsub.close(0)
         self.ctx.term()
 
     def request(self, type: str, **fields) -> dict:
@@ -99,12 +108,59 @@ class Client:
         self.request("ping", t_ns=time.time_ns())
         return time.perf_counter() - t0
 
-    def create_avatar(self, image: bytes, name: str | None = None) -> str:
-        return self.request("create_avatar", image=image, name=name)["avatar"]
+    def create_avatar(self, image: bytes, name: str | None = None, render: str | None = None,
+                      video_size: int | None = None) -> str:
+        """render="warp": the daemon also renders frames, published on video.<avatar>."""
+        return self.request("create_avatar", image=image, name=name, render=render, video_size=video_size)["avatar"]
 
-    def subscribe(self, avatar: str) -> None:
+    def subscribe(self, avatar: str, video: bool = False) -> None:
         self.sub.setsockopt(zmq.SUBSCRIBE, f"anim.{avatar}".encode())
+        if video:
+            self._video_socket().setsockopt(zmq.SUBSCRIBE, f"video.{avatar}".encode())
         time.sleep(0.2)  # PUB/SUB: a subscription takes a moment to reach the daemon
+
+    def _video_socket(self):
+        if self.vsub is None:
+            endpoint = self.video_endpoint
+            if endpoint is None:
+                if self.welcome is None:
+                    self.hello()
+                port = self.welcome["schema"]["video"]["endpoint"].rsplit(":", 1)[1]
+                endpoint = self.control.rsplit(":", 1)[0] + ":" + port
+            self.vsub = self.ctx.socket(zmq.SUB)
+            self.vsub.setsockopt(zmq.LINGER, 0)
+            self.vsub.setsockopt(zmq.RCVHWM, 2)  # a texture wants the newest frame, not a backlog
+            if self.curve_keys is not None:
+                from bridge.server.security import client_curve
+
+                client_curve(self.vsub, self.curve_keys)
+            self.vsub.connect(endpoint)
+        return self.vsub
+
+    def video_frames(self, until_final: bool = True, timeout_s: float | None = None):
+        """Yield VideoFrames as they arrive; stop after an utterance's final frame (or on timeout)."""
+        timeout_s = self.timeout_s if timeout_s is None else timeout_s
+        sock = self._video_socket()
+        while sock.poll(int(timeout_s * 1000)):
+            try:
+                frame = decode_video(sock.recv_multipart())
+            except ProtocolError:
+                continue
+            yield frame
+            if until_final and frame.final:
+                return
+
+    def latest_video(self, timeout_s: float = 0.0) -> VideoFrame | None:
+        """The newest video frame waiting (older ones are discarded), or None."""
+        sock, newest = self._video_socket(), None
+        if not sock.poll(int(timeout_s * 1000)):
+            return None
+        while sock.poll(0):
+            try:
+                newest = decode_video(sock.recv_multipart())
+            except ProtocolError:
+                continue
+        return newest
 
     def speak(self, avatar: str, audio: bytes | None = None, text: str | None = None,
               emotion: str | None = None) -> dict:

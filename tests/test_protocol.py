@@ -35,7 +35,11 @@ def test_golden_files_are_what_the_codec_writes(name):
     import json
 
     assert json.load(open(os.path.join(GOLDEN, name + ".json"))) == json.loads(json.dumps(golden.decoded(parts)))
-    if len(parts) > 1:
+    if name == "frame_video":
+        from bridge.protocol import decode_video
+
+        assert decode_video(parts).pixels.shape == (2, 3, 3)
+    elif len(parts) > 1:
         f = decode_frame(parts)
         assert f.avatar == "a1" and f.seq == 7 and f.blendshapes.shape == (52,) and f.emotion == "joy"
     else:
@@ -71,6 +75,8 @@ def test_request_and_frame_round_trips():
     (pack({"type": "hello", "id": 1, "protocol": 0}), "bad_field"),
     (pack({"type": "hello", "id": 1, "protocol": 1, "emotoin": "joy"}), "unknown_field"),
     (pack({"type": "ping", "id": 1, "t_ns": 1.5}), "bad_field"),
+    (pack({"type": "create_avatar", "id": 1, "image": b"x", "render": "gan"}), "bad_field"),  # not yet
+    (pack({"type": "create_avatar", "id": 1, "image": b"x", "render": "warp", "video_size": 8}), "bad_field"),
     (pack({"type": "speak", "id": 1, "avatar": "a"}), "bad_field"),  # neither audio nor pcm
     (pack({"type": "speak", "id": 1, "avatar": "a", "pcm": b"\0" * 8}), "missing_field"),  # no rate
     (pack({"type": "speak", "id": 1, "avatar": "a", "pcm": b"\0" * 7, "rate": 16000}), "bad_field"),
@@ -137,3 +143,18 @@ def test_replies_are_validated_when_encoded():
         encode_reply("pong", 1, t_ns="soon", client_t_ns=1)
     # An error for a request without a usable id still goes out, with id 0.
     assert decode_reply(error_reply(ProtocolError("malformed", "x")))["id"] == 0
+
+
+def test_video_frames_round_trip_and_bad_ones_are_refused():
+    from bridge.protocol import VideoFrame, decode_video, encode_video
+
+    px = np.random.default_rng(0).integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    f = decode_video(encode_video(VideoFrame(avatar="a1", seq=2, pts=0.5, t_ns=9, utterance=3, pixels=px, final=True)))
+    assert (f.avatar, f.seq, f.pts, f.utterance, f.final) == ("a1", 2, 0.5, 3, True)
+    np.testing.assert_array_equal(f.pixels, px)
+    topic, header, pixels = encode_video(VideoFrame(avatar="a1", seq=2, pts=0.5, t_ns=9, utterance=3, pixels=px))
+    for parts in ([topic, header], [topic, header, pixels[:-1]], [b"anim.a1", header, pixels],
+                  [topic, msgpack.packb({"seq": 1}), pixels],
+                  [topic, msgpack.packb({**msgpack.unpackb(header), "width": 10 ** 6}), pixels]):
+        with pytest.raises(ProtocolError):
+            decode_video(parts)

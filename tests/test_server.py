@@ -24,7 +24,7 @@ HELLO = open(HELLO_TXT).read().strip()
 
 @pytest.fixture(scope="module")
 def daemon():
-    p = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--control", "tcp://127.0.0.1:*",
+    p = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--video", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*",
                           "--data", "tcp://127.0.0.1:*", "--log-level", "warning"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     line = p.stdout.readline()
@@ -105,8 +105,17 @@ def test_speak_in_20ms_chunks(client, face_bytes):
     frames = early + list(client.frames())
     assert ok["frames"] == len(frames) == 154 and frames[-1].final
     assert [f.seq for f in frames] == list(range(frames[0].seq, frames[0].seq + 154))
-    # Acoustic cue only (no phones yet), so not identical to the clip path: the jaw follows
-    # the same rhythm.
+    # The daemon runs the streamed path exactly as in process (one implementation)...
+    from bridge.motion.streaming import StreamingSpeaker
+    from bridge.pipeline import Avatar
+
+    from bridge.face import load_image
+
+    sp = StreamingSpeaker(rate, 30.0, seed=1, rig=Avatar.from_image(load_image(FACE)).rig)
+    local = sp.push(samples[:half]) + sp.push(samples[half:], final=True)
+    np.testing.assert_allclose(np.array([f.blendshapes for f in frames]), np.array([w for _, w, _ in local]),
+                               atol=1e-5)
+    # ...which has no whole-utterance phones, so it is not the clip path: the jaw follows the same rhythm.
     anim, _ = animate(FACE, HELLO_WAV, text=HELLO)
     jaw = np.array([f.blendshapes[arkit.INDEX["jawOpen"]] for f in frames])
     assert np.corrcoef(jaw, anim.weights[:, arkit.INDEX["jawOpen"]])[0, 1] > 0.6
@@ -125,6 +134,35 @@ def test_two_avatars_at_once(daemon, face_bytes):
         assert {f.avatar for f in fa} == {ia} and {f.avatar for f in fb} == {ib}
         assert {f.emotion for f in fa} == {"joy"} and {f.emotion for f in fb} == {"sadness"}
         assert len(fa) == len(fb) >= 150
+
+
+def test_rendered_video_follows_the_motion(client, face_bytes):
+    """render="warp": RGB frames of the announced size on video.<avatar>, one per motion
+    frame (the renderer may skip the first few, due before the clip was ready), on the same
+    pts, showing the mouth move; streamed chunks get video too."""
+    avatar = client.create_avatar(face_bytes, render="warp", video_size=256)
+    reply_size = client.request("stats")  # the daemon is still serving others meanwhile
+    assert reply_size["stats"]["sessions"] >= 1
+    client.subscribe(avatar, video=True)
+    ok = client.speak(avatar, audio=open(HELLO_WAV, "rb").read(), text=HELLO)
+    video = list(client.video_frames(timeout_s=5))
+    anims = {round(f.pts * 30): f for f in client.frames(timeout_s=2)}
+    assert ok["frames"] - 5 <= len(video) <= ok["frames"] and video[-1].final
+    assert all(v.pixels.shape == (256, 256, 3) and v.pixels.dtype == np.uint8 for v in video)
+    pts = [v.pts for v in video]
+    assert pts == sorted(pts) and all(round(p * 30) in anims for p in pts)
+    # The most open mouth differs from the closed one around the mouth, not in the corner.
+    jaw = np.array([anims[round(v.pts * 30)].blendshapes[arkit.INDEX["jawOpen"]] for v in video])
+    k_open, k_closed = int(jaw.argmax()), int(jaw.argmin())
+    diff = np.abs(video[k_open].pixels.astype(int) - video[k_closed].pixels.astype(int)).mean(2)
+    lips = anims[round(video[k_open].pts * 30)].landmarks[[13, 14, 61, 291], :2] * 256 / 512
+    (x0, y0), (x1, y1) = lips.min(0).astype(int), lips.max(0).astype(int) + 1
+    assert diff[y0:y1, x0:x1].mean() > 10 and diff[:20, :20].mean() < 1
+    samples, rate = sf.read(HELLO_WAV, dtype="float32")
+    n = int(rate * 0.5) // 320 * 320
+    client.speak_stream(avatar, samples[:n], rate=rate, final=True)
+    streamed = list(client.video_frames(timeout_s=5))
+    assert streamed and streamed[-1].final and streamed[-1].pixels.shape == (256, 256, 3)
 
 
 @pytest.mark.parametrize("request_fields,code", [
@@ -188,7 +226,7 @@ def test_hostile_frames_never_kill_the_daemon(daemon):
 
 
 def test_sigterm_shuts_down_cleanly(tmp_path):
-    p = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--control", "tcp://127.0.0.1:*",
+    p = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--video", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*",
                           "--data", "tcp://127.0.0.1:*"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, cwd=ROOT)
     assert "control" in p.stdout.readline()
@@ -200,7 +238,7 @@ def test_sigterm_shuts_down_cleanly(tmp_path):
 
 def test_busy_port_is_a_clear_error(daemon):
     _, control, _ = daemon
-    r = subprocess.run([sys.executable, "-m", "bridge", "serve", "--control", control, "--data", "tcp://127.0.0.1:*"],
+    r = subprocess.run([sys.executable, "-m", "bridge", "serve", "--video", "tcp://127.0.0.1:*", "--control", control, "--data", "tcp://127.0.0.1:*"],
                        capture_output=True, text=True, cwd=ROOT, timeout=30)
     assert r.returncode == 1 and "cannot bind" in r.stderr and "Traceback" not in r.stderr
 
@@ -213,7 +251,7 @@ def test_curve_admits_only_clients_with_an_admitted_key(tmp_path, face_bytes):
         assert r.returncode == 0, r.stderr
     # The stranger knows the server's public key but its own key was never admitted.
     (stranger / "server.key").write_bytes((keys / "server.key").read_bytes())
-    p = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--control", "tcp://127.0.0.1:*",
+    p = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--video", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*",
                           "--data", "tcp://127.0.0.1:*", "--curve-keys", str(keys)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     try:
@@ -237,7 +275,7 @@ def test_curve_admits_only_clients_with_an_admitted_key(tmp_path, face_bytes):
 
 
 def test_missing_curve_keys_are_a_clear_error(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "bridge", "serve", "--control", "tcp://127.0.0.1:*", "--data",
+    r = subprocess.run([sys.executable, "-m", "bridge", "serve", "--video", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*", "--data",
                         "tcp://127.0.0.1:*", "--curve-keys", str(tmp_path / "none")],
                        capture_output=True, text=True, cwd=ROOT, timeout=30)
     assert r.returncode == 1 and "facebridge keys" in r.stderr and "Traceback" not in r.stderr, r.stderr
@@ -252,7 +290,7 @@ def test_clients_survive_a_daemon_restart():
         control, data = f"tcp://127.0.0.1:{s1.getsockname()[1]}", f"tcp://127.0.0.1:{s2.getsockname()[1]}"
 
     def serve():
-        p = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--control", control, "--data", data],
+        p = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--video", "tcp://127.0.0.1:*", "--control", control, "--data", data],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
         assert "control" in p.stdout.readline()
         return p

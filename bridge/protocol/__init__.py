@@ -6,10 +6,11 @@ msgpack map with `type` and `id`; replies echo the request's `id`. Data (PUB/SUB
 only place that encodes, decodes or validates them (server, Python client and tests alike).
 """
 
-from bridge.protocol.codec import (MAX_MESSAGE_BYTES, Frame, ProtocolError, decode_frame, decode_reply,
-                                   decode_request, encode_frame, encode_reply, encode_request, error_reply)
+from bridge.protocol.codec import (MAX_MESSAGE_BYTES, Frame, ProtocolError, VideoFrame, decode_frame, decode_reply,
+                                   decode_request, decode_video, encode_frame, encode_reply, encode_request,
+                                   encode_video, error_reply)
 from bridge.protocol.schema import ERROR_CODES, PROTOCOL_VERSION, REPLIES, REQUESTS, SUPPORTED_VERSIONS
 
 __all__ = ["ERROR_CODES", "MAX_MESSAGE_BYTES", "PROTOCOL_VERSION", "REPLIES", "REQUESTS", "SUPPORTED_VERSIONS",
-           "Frame", "ProtocolError", "decode_frame", "decode_reply", "decode_request", "encode_frame",
-           "encode_reply", "encode_request", "error_reply"]
+           "Frame", "ProtocolError", "VideoFrame", "decode_frame", "decode_reply", "decode_request", "decode_video",
+           "encode_frame", "encode_reply", "encode_request", "encode_video", "error_reply"]

@@ -190,3 +190,48 @@ def decode_frame(parts: list[bytes]) -> Frame:
                      landmarks=arrays.get("landmarks"), final=bool(h.get("final", False)))
     except (KeyError, TypeError, ValueError) as e:
         raise ProtocolError("malformed", f"frame header is missing or has a bad field ({e})") from None
+
+
+# ---------------------------------------------------------------- video frames
+MAX_VIDEO_SIDE = 1024
+
+
+@dataclass
+class VideoFrame:
+    avatar: str
+    seq: int
+    pts: float  # seconds on the avatar's audio timeline (the anim frame of the same pts)
+    t_ns: int  # daemon clock when published
+    utterance: int
+    pixels: np.ndarray  # (height, width, 3) uint8 RGB, rows top to bottom
+    final: bool = False
+
+
+def encode_video(f: VideoFrame) -> list[bytes]:
+    h, w = f.pixels.shape[:2]
+    header = {"seq": f.seq, "pts": float(f.pts), "t_ns": int(f.t_ns), "utterance": f.utterance, "width": w,
+              "height": h, "format": "rgb24", "final": f.final}
+    return [f"video.{f.avatar}".encode(), msgpack.packb(header, use_bin_type=True),
+            np.ascontiguousarray(f.pixels, np.uint8).tobytes()]
+
+
+def decode_video(parts: list[bytes]) -> VideoFrame:
+    """A video message [topic, header, pixels] -> VideoFrame. Raises ProtocolError."""
+    if len(parts) != 3:
+        raise ProtocolError("malformed", f"a video frame has a topic, a header and 1 blob; got {len(parts)} parts")
+    try:
+        kind, avatar = bytes(parts[0]).decode().split(".", 1)
+    except (UnicodeDecodeError, ValueError):
+        raise ProtocolError("malformed", "topic must be 'video.<avatar>'") from None
+    h = _unpack(parts[1], MAX_HEADER_BYTES)
+    try:
+        w, ht = int(h["width"]), int(h["height"])
+        if kind != "video" or h.get("format") != "rgb24" or not (0 < w <= MAX_VIDEO_SIDE and 0 < ht <= MAX_VIDEO_SIDE):
+            raise ValueError(f"kind {kind!r}, format {h.get('format')!r}, size {w}x{ht}")
+        if len(parts[2]) != w * ht * 3:
+            raise ValueError(f"{len(parts[2])} bytes of pixels for {w}x{ht} rgb24")
+        return VideoFrame(avatar=avatar, seq=int(h["seq"]), pts=float(h["pts"]), t_ns=int(h["t_ns"]),
+                          utterance=int(h["utterance"]), final=bool(h.get("final", False)),
+                          pixels=np.frombuffer(bytes(parts[2]), np.uint8).reshape(ht, w, 3))
+    except (KeyError, TypeError, ValueError) as e:
+        raise ProtocolError("malformed", f"bad video frame ({e})") from None

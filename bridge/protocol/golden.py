@@ -16,7 +16,7 @@ import msgpack
 import numpy as np
 
 from bridge.motion import arkit
-from bridge.protocol.codec import Frame, encode_frame, encode_reply, encode_request
+from bridge.protocol.codec import Frame, VideoFrame, encode_frame, encode_reply, encode_request, encode_video
 
 PCM = np.sin(np.arange(8) / 3).astype("<f4").tobytes()  # 8 samples
 
@@ -27,7 +27,8 @@ def examples() -> dict[str, list[bytes]]:
               utterance=1, emotion="joy", blendshapes=np.linspace(0, 1, arkit.N, dtype=np.float32),
               head_pose=np.array([1, -2, 0.5, 0, 0.1, 0], np.float32), final=False)
     schema = {"blendshape_names": arkit.NAMES, "landmarks": 478, "head_pose": ["pitch", "yaw", "roll", "tx", "ty", "tz"],
-              "fps": 30.0, "topics": ["anim.<avatar>"]}
+              "fps": 30.0, "topics": ["anim.<avatar>", "video.<avatar>"],
+              "video": {"endpoint": "tcp://127.0.0.1:5557", "format": "rgb24"}}
     return {
         "hello": [encode_request("hello", 1, protocol=1, client="unity-client/0.1")],
         "welcome": [encode_reply("welcome", 1, protocol=1, server="facebridge/0.1.0", schema=schema)],
@@ -35,6 +36,8 @@ def examples() -> dict[str, list[bytes]]:
         "pong": [encode_reply("pong", 2, t_ns=987_654_321, client_t_ns=123_456_789)],
         "create_avatar": [encode_request("create_avatar", 3, image=b"\x89PNG\r\n\x1a\n", name="a1")],
         "avatar_created": [encode_reply("avatar_created", 3, avatar="a1", image_size=[512, 512])],
+        "avatar_created_video": [encode_reply("avatar_created", 10, avatar="a2", image_size=[512, 512],
+                                              video_size=[256, 256])],
         "speak_clip": [encode_request("speak", 4, avatar="a1", audio=b"RIFF....WAVE", text="[joy] Hello there.")],
         "speak_chunk": [encode_request("speak", 5, avatar="a1", pcm=PCM, rate=16000, final=False)],
         "listen": [encode_request("listen", 6, avatar="a1", pcm=PCM, rate=16000)],
@@ -43,6 +46,10 @@ def examples() -> dict[str, list[bytes]]:
         "ok": [encode_reply("ok", 4, avatar="a1", utterance=1, frames=154, duration_s=5.12)],
         "error": [encode_reply("error", 9, code="unknown_avatar", message="no avatar 'zz' (create_avatar first)")],
         "frame_anim": encode_frame(f),
+        "create_avatar_video": [encode_request("create_avatar", 10, image=b"\x89PNG\r\n\x1a\n", name="a2",
+                                               render="warp", video_size=256)],
+        "frame_video": encode_video(VideoFrame(avatar="a2", seq=3, pts=0.1, t_ns=1_700_000_000_000_000_000,
+                                               utterance=1, pixels=np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3))),
     }
 
 
@@ -60,6 +67,9 @@ def decoded(parts: list[bytes]):
     """The JSON form: a control message's map, or a data frame's topic, header and blobs."""
     if len(parts) == 1:
         return _jsonable(msgpack.unpackb(parts[0], raw=False))
+    if parts[0].startswith(b"video."):  # pixels: bytes, not float32
+        return {"topic": parts[0].decode(), "header": _jsonable(msgpack.unpackb(parts[1], raw=False)),
+                "blobs": [list(parts[2])]}
     return {"topic": parts[0].decode(), "header": _jsonable(msgpack.unpackb(parts[1], raw=False)),
             "blobs": [np.frombuffer(p, "<f4").round(6).tolist() for p in parts[2:]]}
 

@@ -47,6 +47,8 @@ REQUESTS: dict[str, dict[str, Field]] = {
     "create_avatar": {
         "image": Field(bytes, True, max_len=MAX_IMAGE_BYTES, doc="an image file's bytes (JPEG, PNG, WebP)"),
         "name": Field(str, max_len=MAX_NAME_LEN, doc="requested avatar id; default: assigned"),
+        "render": Field(str, choices=("none", "warp"), doc="publish rendered frames on video.<avatar>; default none"),
+        "video_size": Field(int, lo=64, hi=1024, doc="longest side of the video frames (px); default 512"),
     },
     "speak": {
         "avatar": _avatar(),
@@ -80,6 +82,7 @@ REPLIES: dict[str, dict[str, Field]] = {
     "avatar_created": {
         "avatar": _avatar(),
         "image_size": Field(list, True, doc="[width, height]"),
+        "video_size": Field(list, doc="[width, height] of the video frames, when render is on"),
     },
     "ok": {"avatar": _avatar(False), "utterance": Field(int), "frames": Field(int), "duration_s": Field(float)},
     "stats": {"stats": Field(dict, True)},

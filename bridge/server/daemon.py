@@ -24,12 +24,13 @@ import zmq
 from bridge import __version__
 from bridge.motion import arkit
 from bridge.protocol import (PROTOCOL_VERSION, SUPPORTED_VERSIONS, ProtocolError, decode_request, encode_frame,
-                             encode_reply, error_reply)
+                             encode_reply, encode_video, error_reply)
 from bridge.server.session import Session
 
 log = logging.getLogger("facebridge.daemon")
 DEFAULT_CONTROL = "tcp://127.0.0.1:5555"
 DEFAULT_DATA = "tcp://127.0.0.1:5556"
+DEFAULT_VIDEO = "tcp://127.0.0.1:5557"
 MAX_SESSIONS = 32
 POLL_MS = 5  # loop period when idle: bounds how late a due frame can be sent
 
@@ -46,7 +47,7 @@ def is_loopback(endpoint: str) -> bool:
 
 class Daemon:
     def __init__(self, control: str = DEFAULT_CONTROL, data: str = DEFAULT_DATA, fps: float = 30.0,
-                 lookahead_s: float = 0.1, curve_keys: str | None = None):
+                 lookahead_s: float = 0.1, curve_keys: str | None = None, video: str = DEFAULT_VIDEO):
         self.fps, self.lookahead_s = fps, lookahead_s
         self.ctx = zmq.Context()
         self.curve = None
@@ -61,16 +62,21 @@ class Daemon:
         self.data = self.ctx.socket(zmq.PUB)
         self.data.setsockopt(zmq.LINGER, 0)
         self.data.setsockopt(zmq.SNDHWM, 256)  # a slow subscriber loses frames, never grows memory
+        # Video on its own socket: a frame is hundreds of KB, so a slow texture consumer may
+        # hold two (then newer ones are dropped until it reads), and anim subscribers never wait for it.
+        self.video = self.ctx.socket(zmq.PUB)
+        self.video.setsockopt(zmq.LINGER, 0)
+        self.video.setsockopt(zmq.SNDHWM, 2)
         if self.curve is not None:
-            self.curve.apply(self.control)
-            self.curve.apply(self.data)
-        for ep in (control, data):
+            for sock in (self.control, self.data, self.video):
+                self.curve.apply(sock)
+        for ep in (control, data, video):
             if not is_loopback(ep) and self.curve is None:
                 log.warning("binding %s: reachable from the network without encryption (use --curve-keys)", ep)
         self.control.bind(control)
         self.data.bind(data)
-        self.endpoints = (self.control.getsockopt_string(zmq.LAST_ENDPOINT),
-                          self.data.getsockopt_string(zmq.LAST_ENDPOINT))
+        self.video.bind(video)
+        self.endpoints = tuple(s.getsockopt_string(zmq.LAST_ENDPOINT) for s in (self.control, self.data, self.video))
         self.sessions: dict[str, Session] = {}
         self.peers: dict[bytes, int] = {}  # client identity -> negotiated protocol version
         self.outq: queue.Queue = queue.Queue()
@@ -79,7 +85,7 @@ class Daemon:
         self._ids = itertools.count(1)
         self.stop_flag = threading.Event()
         self.started = time.monotonic()
-        self.counts = {"requests": 0, "frames_sent": 0, "errors": {}}
+        self.counts = {"requests": 0, "frames_sent": 0, "video_sent": 0, "errors": {}}
         self.timings: dict[str, list[float]] = {}
         self.lateness: list[float] = []
 
@@ -111,6 +117,7 @@ class Daemon:
             s.close()
         self.control.close(0)
         self.data.close(0)
+        self.video.close(0)
         if self.curve is not None:
             self.curve.stop()
         self.ctx.term()
@@ -169,7 +176,7 @@ class Daemon:
 
             s = Session(name, self.post, self.fps, self.lookahead_s, default_model)
             self.sessions[name] = s
-            s.submit(("create", peer, rid, {"image": msg["image"]}))
+            s.submit(("create", peer, rid, {k: msg[k] for k in ("image", "render", "video_size") if k in msg}))
             return
         session = self.sessions.get(msg["avatar"])
         if session is None or session.avatar is None and kind != "stop":
@@ -194,6 +201,8 @@ class Daemon:
             self._reply(peer, encode_reply("ok", rid, avatar=session.name))
         elif kind == "stop":
             session.cancelled.set()
+            if session.video is not None:
+                session.video.clear()
             self.due = [d for d in self.due if d[3] is not session]
             heapq.heapify(self.due)
             if msg.get("remove"):
@@ -216,6 +225,13 @@ class Daemon:
             elif kind == "frames":  # a streamed chunk's frames, all due at once
                 for frame in kw["frames"]:
                     heapq.heappush(self.due, (kw["due"], next(self._order), frame, kw["session"]))
+            elif kind == "video":  # rendered when due (bridge/server/video.py): send now
+                frame = kw["frame"]
+                frame.t_ns = time.time_ns()
+                # PUB never blocks: a subscriber with two frames queued silently misses this one
+                # and gets a newer one when it has read (ZeroMQ counts no such drops for us).
+                self.video.send_multipart(encode_video(frame), zmq.NOBLOCK)
+                self.counts["video_sent"] += 1
             elif kind == "drop_session":
                 s = self.sessions.pop(kw["name"], None)
                 if s:
@@ -233,7 +249,7 @@ class Daemon:
             try:
                 self.data.send_multipart(encode_frame(frame), zmq.NOBLOCK)
                 self.counts["frames_sent"] += 1
-            except zmq.Again:
+            except zmq.Again:  # PUB drops for a subscriber 256 frames behind without raising; kept for safety
                 pass
             self.lateness.append(now - due)
             if len(self.lateness) > 10000:
@@ -243,23 +259,27 @@ class Daemon:
     def schema(self) -> dict:
         return {"blendshape_names": list(arkit.NAMES), "landmarks": 478,
                 "head_pose": ["pitch", "yaw", "roll", "tx", "ty", "tz"], "fps": self.fps,
-                "lookahead_s": self.lookahead_s, "topics": ["anim.<avatar>"],
-                "blobs": {"blendshapes": [52], "head_pose": [6], "landmarks": [478, 3]}}
+                "lookahead_s": self.lookahead_s, "topics": ["anim.<avatar>", "video.<avatar>"],
+                "blobs": {"blendshapes": [52], "head_pose": [6], "landmarks": [478, 3]},
+                "video": {"endpoint": self.endpoints[2], "format": "rgb24"}}
 
     def stats(self) -> dict:
         late = np.array(self.lateness or [0.0]) * 1000
         return {"uptime_s": round(time.monotonic() - self.started, 1), "sessions": len(self.sessions),
                 "clients": len(self.peers), "requests": self.counts["requests"],
-                "frames_sent": self.counts["frames_sent"], "errors": dict(self.counts["errors"]),
+                "frames_sent": self.counts["frames_sent"], "video_sent": self.counts["video_sent"],
+                # Frames the renderer skipped to stay on the audio clock (see server/video.py).
+                "video_skipped": sum(s.video.dropped for s in self.sessions.values() if s.video is not None),
+                "errors": dict(self.counts["errors"]),
                 "frame_lateness_ms": {"p50": round(float(np.percentile(late, 50)), 2),
                                       "p99": round(float(np.percentile(late, 99)), 2)},
                 "compute_s": {k: round(float(np.median(v)), 3) for k, v in self.timings.items()}}
 
 
 def run(control: str = DEFAULT_CONTROL, data: str = DEFAULT_DATA, fps: float = 30.0, lookahead_s: float = 0.1,
-        ready=print, curve_keys: str | None = None) -> None:
+        ready=print, curve_keys: str | None = None, video: str = DEFAULT_VIDEO) -> None:
     """Serve until SIGINT/SIGTERM."""
-    d = Daemon(control, data, fps=fps, lookahead_s=lookahead_s, curve_keys=curve_keys)
+    d = Daemon(control, data, fps=fps, lookahead_s=lookahead_s, curve_keys=curve_keys, video=video)
 
     def stop(signum, _frame):
         log.info("signal %d: shutting down", signum)
@@ -267,6 +287,7 @@ def run(control: str = DEFAULT_CONTROL, data: str = DEFAULT_DATA, fps: float = 3
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    ready(f"facebridge serve: control {d.endpoints[0]}  data {d.endpoints[1]}  (protocol {PROTOCOL_VERSION}"
+    ready(f"facebridge serve: control {d.endpoints[0]}  data {d.endpoints[1]}  video {d.endpoints[2]}  "
+          f"(protocol {PROTOCOL_VERSION}"
           f"{', CURVE' if d.curve else ''})")
     d.serve()

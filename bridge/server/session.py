@@ -30,6 +30,7 @@ class Session:
         self.lookahead_s = lookahead_s
         self.reader_fn = reader_fn  # -> the shared text emotion reader
         self.avatar = None
+        self.video = None  # VideoPacer when the avatar was created with render "warp"
         self.emotion: str | None = None  # set_emotion: applies to the next utterances
         self.utterance = 0
         self.seq = 0
@@ -51,6 +52,8 @@ class Session:
     def close(self) -> None:
         self.cancelled.set()
         self.jobs.put(None)
+        if self.video is not None:
+            self.video.close()
 
     # ---- the worker
     def _run(self) -> None:
@@ -69,7 +72,7 @@ class Session:
                 self.outbox("error", peer, rid, code="internal", message=f"{kind} failed inside the daemon (see its log)")
             self.outbox("timing", None, None, job=kind, seconds=time.monotonic() - t0)
 
-    def _create(self, peer, rid, image: bytes) -> None:
+    def _create(self, peer, rid, image: bytes, render: str = "none", video_size: int | None = None) -> None:
         from bridge.face import decode_image
         from bridge.pipeline import Avatar
 
@@ -78,8 +81,14 @@ class Session:
         except FacebridgeError:
             self.outbox("drop_session", None, None, name=self.name)
             raise
+        extra = {}
+        if render == "warp":
+            from bridge.server.video import DEFAULT_SIDE, VideoPacer
+
+            self.video = VideoPacer(self.avatar, self.name, self.outbox, side=video_size or DEFAULT_SIDE)
+            extra["video_size"] = self.video.size
         self.outbox("reply", peer, rid, type="avatar_created", avatar=self.name,
-                    image_size=list(self.avatar.image_size))
+                    image_size=list(self.avatar.image_size), **extra)
 
     def _speak(self, peer, rid, audio: bytes | None = None, pcm: bytes | None = None, rate: int = 16000,
                final: bool = False, text: str | None = None, emotion: str | None = None) -> None:
@@ -116,6 +125,8 @@ class Session:
             self.seq += 1
         if out:  # one post for the chunk: the loop's queue is shared by every avatar
             self.outbox("frames", None, None, due=now, frames=out, session=self)
+            if self.video is not None:
+                self.video.add([(now, f.pts, f.utterance, f.landmarks, f.final) for f in out])
         self.stream_frames += len(frames)
         if final:
             n, self.stream = self.stream_frames, None
@@ -166,6 +177,9 @@ class Session:
         # The client starts its audio when it gets `ok`: frame f is due at pts - lookahead.
         self.outbox("reply", peer, rid, type="ok", avatar=self.name, utterance=self.utterance,
                     frames=anim.n_frames, duration_s=round(anim.duration_s, 4))
+        if self.video is not None:
+            self.video.add([(t0 + f / anim.fps - self.lookahead_s, f / anim.fps, self.utterance, landmarks[f],
+                             f == anim.n_frames - 1) for f in range(anim.n_frames)])
         for f in range(anim.n_frames):
             pts = f / anim.fps
             frame = Frame(avatar=self.name, kind="anim", seq=self.seq, pts=pts, t_ns=0, mode="speaking",
