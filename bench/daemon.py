@@ -215,7 +215,7 @@ def main() -> None:
         import soundfile as sf
 
         samples, rate = sf.read(WAV, dtype="float32")
-        for n in (1, 4, 8):
+        for n in (1, 4, 8, 12, 16):
             res = {}
             ready = threading.Barrier(n + 1)
             threads = [threading.Thread(target=stream_realtime, args=(control, data, face, samples, rate, res, i),

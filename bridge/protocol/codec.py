@@ -166,15 +166,19 @@ _SHAPES = {"blendshapes": (BLENDSHAPES,), "head_pose": (HEAD_POSE,), "landmarks"
 _BYTES = {name: 4 * int(np.prod(shape)) for name, shape in _SHAPES.items()}
 
 
-def decode_frame(parts: list[bytes]) -> Frame:
-    """A data message [topic, header, blobs...] -> Frame. Raises ProtocolError."""
-    if len(parts) < 4:
-        raise ProtocolError("malformed", f"a frame has a topic, a header and 2-3 blobs; got {len(parts)} parts")
+def _topic_and_header(parts: list[bytes]) -> tuple[str, str, dict]:
     try:
         kind, avatar = bytes(parts[0]).decode().split(".", 1)
     except (UnicodeDecodeError, ValueError):
         raise ProtocolError("malformed", "topic must be '<kind>.<avatar>'") from None
-    h = _unpack(parts[1], MAX_HEADER_BYTES)
+    return kind, avatar, _unpack(parts[1], MAX_HEADER_BYTES)
+
+
+def decode_frame(parts: list[bytes]) -> Frame:
+    """A data message [topic, header, blobs...] -> Frame. Raises ProtocolError."""
+    if len(parts) < 4:
+        raise ProtocolError("malformed", f"a frame has a topic, a header and 2-3 blobs; got {len(parts)} parts")
+    kind, avatar, h = _topic_and_header(parts)
     names = h.get("blobs")
     if not isinstance(names, list) or len(names) != len(parts) - 2 or not set(names) <= set(_SHAPES):
         raise ProtocolError("malformed", f"header.blobs {names!r} does not match the {len(parts) - 2} blobs")
@@ -219,11 +223,7 @@ def decode_video(parts: list[bytes]) -> VideoFrame:
     """A video message [topic, header, pixels] -> VideoFrame. Raises ProtocolError."""
     if len(parts) != 3:
         raise ProtocolError("malformed", f"a video frame has a topic, a header and 1 blob; got {len(parts)} parts")
-    try:
-        kind, avatar = bytes(parts[0]).decode().split(".", 1)
-    except (UnicodeDecodeError, ValueError):
-        raise ProtocolError("malformed", "topic must be 'video.<avatar>'") from None
-    h = _unpack(parts[1], MAX_HEADER_BYTES)
+    kind, avatar, h = _topic_and_header(parts)
     try:
         w, ht = int(h["width"]), int(h["height"])
         if kind != "video" or h.get("format") != "rgb24" or not (0 < w <= MAX_VIDEO_SIDE and 0 < ht <= MAX_VIDEO_SIDE):

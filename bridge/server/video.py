@@ -3,9 +3,9 @@
 Rendering costs milliseconds per frame (the warp renderer; the generator will cost more), so it
 runs beside the motion, not in it: the session queues each motion frame's landmarks with the
 time it falls due, and this thread renders frames as they fall due. When rendering falls
-behind (a big image, a busy machine), it skips to the newest due frame and drops the older
-ones: video must stay on the audio clock, and a late frame is worth nothing. Motion frames
-are never dropped for video's sake.
+behind (a big image, a busy machine) by more than MAX_LATE_S, it skips the late frames to
+the newest due one: video must stay on the audio clock, and a late frame is worth nothing.
+Motion frames are never dropped for video's sake.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from bridge.protocol import VideoFrame
 
 log = logging.getLogger(__name__)
 DEFAULT_SIDE = 512
+MAX_LATE_S = 0.1  # a frame this late is skipped when a newer one is due (a streamed chunk's frames come due together)
 
 
 class VideoPacer:
@@ -70,8 +71,9 @@ class VideoPacer:
                 if self.closed:
                     return
                 now = time.monotonic()
-                k = 0  # the newest frame already due; the ones before it are dropped
-                while k + 1 < len(self.pending) and self.pending[k + 1][0] <= now:
+                k = 0  # frames more than MAX_LATE_S late are skipped while a newer one is due
+                while k + 1 < len(self.pending) and self.pending[k][0] < now - MAX_LATE_S \
+                        and self.pending[k + 1][0] <= now:
                     k += 1
                 self.dropped += k
                 _due, pts, utterance, landmarks, final = self.pending[k]
