@@ -20,16 +20,16 @@ _FLIP = np.diag([1.0, -1.0, -1.0])  # aligned frame (y down, z away) <-> y up, z
 def rotations(angles: np.ndarray) -> np.ndarray:
     """(F, 3) pitch, yaw, roll in degrees -> (F, 3, 3) rotation matrices in the aligned frame."""
     p, y, r = np.radians(np.asarray(angles, np.float64).reshape(-1, 3)).T
-    one, zero = np.ones_like(p), np.zeros_like(p)
-
-    def mat(rows):
-        return np.stack([np.stack(row, -1) for row in rows], -2)
-
-    rx = mat([[one, zero, zero], [zero, np.cos(p), -np.sin(p)], [zero, np.sin(p), np.cos(p)]])
+    n = len(p)
+    rx, ry, rz = np.zeros((n, 3, 3)), np.zeros((n, 3, 3)), np.zeros((n, 3, 3))
+    rx[:, 0, 0] = 1
+    rx[:, 1, 1], rx[:, 1, 2], rx[:, 2, 1], rx[:, 2, 2] = np.cos(p), -np.sin(p), np.sin(p), np.cos(p)
     # yaw to the subject's left moves the face towards the image's right (+x) for a camera
     # facing the subject, i.e. a negative rotation about the up axis.
-    ry = mat([[np.cos(-y), zero, np.sin(-y)], [zero, one, zero], [-np.sin(-y), zero, np.cos(-y)]])
-    rz = mat([[np.cos(r), -np.sin(r), zero], [np.sin(r), np.cos(r), zero], [zero, zero, one]])
+    ry[:, 1, 1] = 1
+    ry[:, 0, 0], ry[:, 0, 2], ry[:, 2, 0], ry[:, 2, 2] = np.cos(-y), np.sin(-y), -np.sin(-y), np.cos(-y)
+    rz[:, 2, 2] = 1
+    rz[:, 0, 0], rz[:, 0, 1], rz[:, 1, 0], rz[:, 1, 1] = np.cos(r), -np.sin(r), np.sin(r), np.cos(r)
     return _FLIP @ (rz @ ry @ rx) @ _FLIP
 
 

@@ -16,6 +16,7 @@ import queue
 import signal
 import threading
 import time
+from collections import deque
 from urllib.parse import urlparse
 
 import numpy as np
@@ -86,7 +87,7 @@ class Daemon:
         self.stop_flag = threading.Event()
         self.started = time.monotonic()
         self.counts = {"requests": 0, "frames_sent": 0, "video_sent": 0, "errors": {}}
-        self.timings: dict[str, list[float]] = {}
+        self.timings: dict[str, deque] = {}
         self.lateness: list[float] = []
 
     # ---- helpers for sessions
@@ -237,7 +238,8 @@ class Daemon:
                 if s:
                     s.close()
             elif kind == "timing":
-                self.timings.setdefault(kw["job"], []).append(kw["seconds"])
+                # The last 1,000 per job: a stream posts 50 a second, for hours.
+                self.timings.setdefault(kw["job"], deque(maxlen=1000)).append(kw["seconds"])
 
     def _send_due(self) -> None:
         now = time.monotonic()
