@@ -33,12 +33,24 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--emotion-model", metavar="DIR",
                    help="read emotion with a local Hugging Face text-classification folder (needs torch)")
     a.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
-    a.add_argument("--render", choices=["warp", "none"], default="warp",
-                   help="preview renderer: warp (default) or none (motion only, fastest)")
+    a.add_argument("--render", choices=["warp", "gan", "none"], default="warp",
+                   help="preview renderer: warp (default; moves the photo's pixels), gan (the trained "
+                        "generator: draws teeth, mouth interior, folds; slower) or none (motion only, fastest)")
     a.add_argument("--seed", type=int, default=0, help="seed for idle motion (blinks, gaze, head)")
     a.add_argument("--out", required=True, help="output directory")
     a.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     a.add_argument("-v", "--verbose", action="store_true", help="log details")
+
+    r = sub.add_parser("reenact", help="driving video + portrait -> the portrait performing the video's face motion",
+                       description="Performance capture: track the face in --video, solve its blendshapes and "
+                                   "head pose, and drive the face in --image with them. Writes an MP4 with the "
+                                   "driving clip's audio.")
+    r.add_argument("--video", required=True, help="driving video with a face (MP4, MOV, WebM…)")
+    r.add_argument("--image", required=True, help="source portrait to animate")
+    r.add_argument("--out", required=True, help="output video file (.mp4)")
+    r.add_argument("--render", choices=["gan", "warp"], default="gan",
+                   help="gan (default: the trained generator) or warp (moves the portrait's pixels only)")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
     e = sub.add_parser("emotion", help="text -> emotion label and scores (7 Ekman labels)",
                        description="Read the emotion of each line of text: anger, disgust, fear, joy, "
@@ -66,10 +78,15 @@ def _parser() -> argparse.ArgumentParser:
     k.add_argument("--out", required=True, help="new folder for the keys")
 
     t = sub.add_parser("train", help="retrain a shipped model (needs the train extra)")
-    t.add_argument("what", choices=["emotion", "expression", "visemes"],
+    t.add_argument("what", choices=["emotion", "expression", "visemes", "generator"],
                    help="emotion: the text emotion model; expression: the expression network; "
-                        "visemes: the streamed viseme classifier (needs espeak-ng)")
+                        "visemes: the streamed viseme classifier (needs espeak-ng); generator: the GAN renderer")
     t.add_argument("rest", nargs=argparse.REMAINDER, help="options of that training script (--help)")
+
+    x = sub.add_parser("export", help="export a trained run to ONNX (needs the train extra)")
+    x.add_argument("what", choices=["generator"])
+    x.add_argument("run", help="the run folder of `facebridge train generator --out RUN`")
+    x.add_argument("--out", default=os.path.join("models", "generator.onnx"), help="ONNX file to write")
     return p
 
 
@@ -90,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
             return _emotion(args)
         if args.command == "train":
             return _train(args)
+        if args.command == "reenact":
+            return _reenact(args)
+        if args.command == "export":
+            return _export(args)
         if args.command == "keys":
             from bridge.server.security import create_keys
 
@@ -137,6 +158,10 @@ def _animate(args) -> int:
     if os.path.exists(out) and not os.path.isdir(out):
         raise InputError(f"--out {out}", "exists and is not a directory", "pass a directory path")
     progress = Progress(enabled=not args.quiet)
+    if args.render == "gan":  # a missing or corrupt model fails now, not after the analysis
+        from bridge.render import _model
+
+        _model(0)
     anim, audio = animate(args.image, args.audio, text=text, fps=args.fps, seed=args.seed,
                           progress=progress, emotion=args.emotion, emotion_model=args.emotion_model,
                           text_name=f"text file {args.text_file}" if args.text_file else "--text")
@@ -149,12 +174,12 @@ def _animate(args) -> int:
 
     progress.stage("writing animation.json")
     write_animation(os.path.join(out, "animation.json"), anim, progress=progress.update)
-    if args.render == "warp":
+    if args.render != "none":
         from bridge.outputs.video import write_video
-        from bridge.render.warp import WarpRenderer
+        from bridge.render import make_renderer
 
-        progress.stage("rendering preview.mp4")
-        renderer = WarpRenderer(anim.avatar.image, anim.avatar.points)
+        progress.stage(f"rendering preview.mp4 ({args.render})")
+        renderer = make_renderer(args.render, anim.avatar.image, anim.avatar.points)
         n = anim.n_frames
 
         def frames():
@@ -165,6 +190,24 @@ def _animate(args) -> int:
         write_video(os.path.join(out, "preview.mp4"), frames(), n, anim.fps, anim.image_size,
                     audio=audio.samples, progress=progress.update)
     progress.done(f"wrote {out}: {anim.n_frames} frames ({anim.duration_s:.1f} s at {anim.fps:g} fps) "
+                  f"in {time.monotonic() - t0:.1f} s")
+    return 0
+
+
+def _reenact(args) -> int:
+    from bridge.progress import Progress
+    from bridge.reenact import reenact
+
+    if not args.out.lower().endswith((".mp4", ".mov", ".m4v")):
+        raise InputError(f"--out {args.out}", "must be a video file name", "end it in .mp4")
+    parent = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(parent):
+        raise InputError(f"--out {args.out}", f"its folder {parent} does not exist", "create it first")
+    t0 = time.monotonic()
+    progress = Progress(enabled=not args.quiet)
+    info = reenact(args.video, args.image, args.out, render=args.render, progress=progress)
+    lost = f", face lost on {info['lost']} (held, then eased to rest)" if info["lost"] else ""
+    progress.done(f"wrote {args.out}: {info['frames']} frames at {info['fps']:g} fps{lost} "
                   f"in {time.monotonic() - t0:.1f} s")
     return 0
 
@@ -202,10 +245,27 @@ def _train(args) -> int:
             from bridge.train.emotion_text import main as train_main
         elif args.what == "expression":
             from bridge.train.expression import main as train_main
-        else:
+        elif args.what == "visemes":
             from bridge.train.visemes import main as train_main
+        else:
+            from bridge.train.generator import main as train_main
     except ImportError as e:
         raise FacebridgeError("train", f"needs the training extra ({e.name} is missing)",
                               "pip install torch==2.13.0 && pip install -e '.[train]'") from None
     train_main(args.rest)
+    return 0
+
+
+def _export(args) -> int:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise FacebridgeError("export", "needs the training extra (torch is missing)",
+                              "pip install torch==2.13.0 && pip install -e '.[train]'") from None
+    from bridge.train.generator import export
+
+    try:
+        export(args.run, args.out)
+    except FileNotFoundError as e:
+        raise FacebridgeError(args.run, str(e).split(": ", 1)[-1], "train first: facebridge train generator --out RUN") from None
     return 0

@@ -47,7 +47,7 @@ REQUESTS: dict[str, dict[str, Field]] = {
     "create_avatar": {
         "image": Field(bytes, True, max_len=MAX_IMAGE_BYTES, doc="an image file's bytes (JPEG, PNG, WebP)"),
         "name": Field(str, max_len=MAX_NAME_LEN, doc="requested avatar id; default: assigned"),
-        "render": Field(str, choices=("none", "warp"), doc="publish rendered frames on video.<avatar>; default none"),
+        "render": Field(str, choices=("none", "warp", "gan"), doc="publish rendered frames on video.<avatar> (warp or the trained generator); default none"),
         "video_size": Field(int, lo=64, hi=1024, doc="longest side of the video frames (px); default 512"),
     },
     "speak": {

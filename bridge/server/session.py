@@ -30,7 +30,7 @@ class Session:
         self.lookahead_s = lookahead_s
         self.reader_fn = reader_fn  # -> the shared text emotion reader
         self.avatar = None
-        self.video = None  # VideoPacer when the avatar was created with render "warp"
+        self.video = None  # VideoPacer when the avatar was created with render "warp" or "gan"
         self.emotion: str | None = None  # set_emotion: applies to the next utterances
         self.utterance = 0
         self.seq = 0
@@ -76,17 +76,17 @@ class Session:
         from bridge.face import decode_image
         from bridge.pipeline import Avatar
 
+        extra = {}
         try:
             self.avatar = Avatar.from_image(decode_image(image, name="create_avatar.image"), name="create_avatar.image")
+            if render != "none":  # a missing generator model is refused here, like a faceless image
+                from bridge.server.video import DEFAULT_SIDE, VideoPacer
+
+                self.video = VideoPacer(self.avatar, self.name, self.outbox, side=video_size or DEFAULT_SIDE, kind=render)
+                extra["video_size"] = self.video.size
         except FacebridgeError:
             self.outbox("drop_session", None, None, name=self.name)
             raise
-        extra = {}
-        if render == "warp":
-            from bridge.server.video import DEFAULT_SIDE, VideoPacer
-
-            self.video = VideoPacer(self.avatar, self.name, self.outbox, side=video_size or DEFAULT_SIDE)
-            extra["video_size"] = self.video.size
         self.outbox("reply", peer, rid, type="avatar_created", avatar=self.name,
                     image_size=list(self.avatar.image_size), **extra)
 

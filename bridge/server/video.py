@@ -1,6 +1,6 @@
 """Rendered frames for one avatar, on its own thread, newest first.
 
-Rendering costs milliseconds per frame (the warp renderer; the generator will cost more), so it
+Rendering costs milliseconds per frame (the warp renderer; the generator about 20 ms at 256 px), so it
 runs beside the motion, not in it: the session queues each motion frame's landmarks with the
 time it falls due, and this thread renders frames as they fall due. When rendering falls
 behind (a big image, a busy machine) by more than MAX_LATE_S, it skips the late frames to
@@ -25,8 +25,8 @@ MAX_LATE_S = 0.1  # a frame this late is skipped when a newer one is due (a stre
 
 
 class VideoPacer:
-    def __init__(self, avatar, name: str, post, side: int = DEFAULT_SIDE):
-        from bridge.render.warp import WarpRenderer
+    def __init__(self, avatar, name: str, post, side: int = DEFAULT_SIDE, kind: str = "warp"):
+        from bridge.render import make_renderer
 
         h, w = avatar.image.shape[:2]
         self.scale = min(1.0, side / max(h, w))
@@ -34,7 +34,8 @@ class VideoPacer:
         image = avatar.image if self.scale == 1.0 else cv2.resize(avatar.image, size, interpolation=cv2.INTER_AREA)
         points = avatar.points.copy()
         points[:, :2] *= self.scale
-        self.renderer = WarpRenderer(image, points)
+        # One thread per render: avatars render in parallel threads of their own.
+        self.renderer = make_renderer(kind, image, points, threads=1)
         self.size = list(size)  # [width, height]
         self.name, self.post = name, post
         self.pending: list = []  # (due, seq, pts, utterance, landmarks, final), in due order

@@ -1,0 +1,129 @@
+"""Performance capture: a driving video's face motion drives a source portrait.
+
+    facebridge reenact --video driving.mp4 --image source.png --out out.mp4 [--render gan|warp]
+
+1. Track the driving face on every frame (FaceMesh; cached like the training tracks).
+2. Solve each frame on the rig built on the driving face's rest shape (its median over the
+   clip): 52 blendshape weights after removing the head's rigid motion, plus that rigid
+   motion (rotation, translation, scale) and the face's in-image motion (position, size,
+   roll) relative to the first tracked frame.
+3. Retarget: the source's own rig takes the weights, the rigid and in-image motion are
+   applied around the source's face, giving the source's landmarks per frame.
+4. Frames where the face is lost hold the last solved frame, then ease to the rest pose.
+5. Render with the chosen renderer and write H.264 with the driving clip's audio.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from bridge.errors import InputError
+
+HOLD_S = 0.25  # a lost face holds its last pose this long...
+EASE_S = 0.5  # ...then eases to the rest pose over this long
+
+
+@dataclass
+class Driving:
+    points: np.ndarray  # (F, 478, 3) tracked landmarks, pixels; NaN where the face was lost
+    fps: float
+    audio: np.ndarray | None  # 16 kHz mono, or None
+
+
+def read_driving(path: str, progress=None) -> Driving:
+    from bridge.train.tracking import read_audio_track, track_video
+
+    if not os.path.isfile(path):
+        raise InputError(f"--video {path}", "file not found", "check the path")
+    if os.path.getsize(path) == 0:
+        raise InputError(f"--video {path}", "is empty (0 bytes)", "pass a video file (MP4, MOV, WebM…)")
+    try:
+        points, fps = track_video(path, progress=progress)
+        audio, rate = read_audio_track(path)
+    except InputError:
+        raise
+    except Exception as e:  # PyAV raises its own types for files it cannot read
+        raise InputError(f"--video {path}", f"cannot be read as a video ({type(e).__name__})",
+                         "pass an MP4, MOV or WebM file") from None
+    if len(points) == 0:
+        raise InputError(f"--video {path}", "holds no video frames", "pass a video with a visible face")
+    if not np.isfinite(points).all(axis=(1, 2)).any():
+        raise InputError(f"--video {path}", "no face found in any frame", "pass a video of a face, seen from the front")
+    if audio is not None:
+        import soxr
+
+        audio = soxr.resample(audio, rate, 16000).astype(np.float32)
+    return Driving(points, fps, audio)
+
+
+def retarget(points: np.ndarray, fps: float, avatar) -> np.ndarray:
+    """(F, 478, 3) driving landmarks (NaN rows where lost) -> (F, 478, 3) source landmarks in
+    the source image's pixels."""
+    from bridge.face.align import FaceFrame
+    from bridge.motion.rig import Rig
+    from bridge.motion.solver import Solver, rigid_align
+
+    ok = np.isfinite(points).all(axis=(1, 2))
+    idx = np.flatnonzero(ok)
+    frames = {i: FaceFrame.from_points(points[i]) for i in idx}
+    aligned = {i: frames[i].to_aligned(points[i]) for i in idx}
+    rest = np.median(np.array([aligned[i] for i in idx]), axis=0)
+    solver = Solver(Rig.from_neutral(rest))
+    ref = frames[idx[0]]
+    src_expr = {}
+    for i in idx:
+        s, r, t = rigid_align(aligned[i], rest)  # driving -> rest: its inverse is the head motion
+        weights = solver.solve((s * (r @ aligned[i].T)).T + t)
+        face = avatar.rig.apply(weights[None])[0]
+        posed = ((face - t) @ r) / s  # the head motion, applied to the source's face
+        f = frames[i]  # in-image motion of the driving face relative to the first tracked frame
+        c, si = np.cos(f.angle - ref.angle), np.sin(f.angle - ref.angle)
+        rot = np.array([[c, -si], [si, c]])
+        shift = ref.to_aligned(np.array([[*f.origin, 0.0]]))[0, :2]
+        posed[:, :2] = posed[:, :2] @ rot.T * (f.scale / ref.scale) + shift
+        posed[:, 2] *= f.scale / ref.scale
+        src_expr[i] = avatar.frame.to_image(posed)
+    return _fill_lost(src_expr, len(points), fps, avatar.points)
+
+
+def _fill_lost(solved: dict, n: int, fps: float, rest: np.ndarray) -> np.ndarray:
+    """Frames without a face: hold the last solved frame HOLD_S, then ease to rest over EASE_S;
+    before the first solved frame, the rest pose."""
+    out = np.empty((n, *rest.shape), np.float64)
+    last, lost_for = rest, 0
+    for i in range(n):
+        if i in solved:
+            out[i], last, lost_for = solved[i], solved[i], 0
+            continue
+        lost_for += 1
+        k = np.clip((lost_for / fps - HOLD_S) / EASE_S, 0.0, 1.0)
+        k = k * k * (3 - 2 * k)
+        out[i] = (1 - k) * last + k * rest
+    return out
+
+
+def reenact(video: str, image: str, out: str, render: str = "gan", progress=None) -> dict:
+    from bridge.face import load_image
+    from bridge.outputs.video import write_video
+    from bridge.pipeline import Avatar
+    from bridge.render import make_renderer
+
+    if progress:
+        progress.stage("reading the source face")
+    avatar = Avatar.from_image(load_image(image), name=f"image {image}")
+    renderer = make_renderer(render, avatar.image, avatar.points)
+    if progress:
+        progress.stage("tracking the driving face")
+    drv = read_driving(video, progress=progress.update if progress else None)
+    if progress:
+        progress.stage("solving and retargeting")
+    landmarks = retarget(drv.points, drv.fps, avatar)
+    if progress:
+        progress.stage(f"rendering {os.path.basename(out)} ({render})")
+    write_video(out, (renderer.render(lm) for lm in landmarks), len(landmarks), drv.fps, avatar.image_size,
+                audio=drv.audio, progress=progress.update if progress else None)
+    lost = int((~np.isfinite(drv.points).all(axis=(1, 2))).sum())
+    return dict(frames=len(landmarks), fps=drv.fps, lost=lost)

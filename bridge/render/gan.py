@@ -1,0 +1,74 @@
+"""The trained generator as a renderer: face image + per-frame landmarks -> frames.
+
+Per frame: the warp renderer moves the source crop's pixels to the driving landmarks, the
+landmark maps are drawn, and the generator (models/generator.onnx, onnxruntime) refines the
+warp — the inside of the mouth, teeth, lid skin, folds — into the crop, which is pasted back
+into the full image with a feathered edge (bridge/render/crop.py). See models/generator.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from bridge.errors import FacebridgeError
+from bridge.render.crop import Crop, draw_maps
+
+DEFAULT_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "models", "generator.onnx")
+RETRAIN = "facebridge train generator --out runs/gen1 && facebridge export generator runs/gen1 --out models/generator.onnx"
+
+
+class GeneratorModel:
+    """onnxruntime session of the generator: (N, 9, S, S) in [-1, 1] -> (N, 3, S, S)."""
+
+    def __init__(self, path: str = DEFAULT_PATH, threads: int = 0):
+        import onnxruntime as ort
+
+        path = os.path.normpath(path)
+        if not os.path.isfile(path):
+            raise FacebridgeError(path, "generator model not found", f"reinstall facebridge or retrain it: {RETRAIN}")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads  # 0: onnxruntime's choice (all cores)
+        try:
+            self.session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own types for a corrupt file
+            raise FacebridgeError(path, f"cannot be loaded as an ONNX model ({type(e).__name__})",
+                                  f"restore it or retrain it: {RETRAIN}") from None
+        meta = self.session.get_modelmeta().custom_metadata_map
+        if meta.get("kind") != "facebridge-generator":
+            raise FacebridgeError(path, "is not a facebridge generator (metadata kind missing)", f"retrain it: {RETRAIN}")
+        self.size = int(meta.get("crop", "256"))
+        self.config = json.loads(meta.get("config", "{}"))
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {"input": x})[0]
+
+
+class GanRenderer:
+    def __init__(self, image: np.ndarray, neutral_points: np.ndarray, model: GeneratorModel | None = None):
+        from bridge.render.warp import WarpRenderer
+
+        self.model = model or GeneratorModel()
+        self.image = np.ascontiguousarray(image)
+        self.crop = Crop.around(neutral_points, self.model.size)
+        self.source = self.crop.image(self.image)
+        self.warp = WarpRenderer(self.source, self.crop.points(neutral_points))
+        self._source_in = _to_input(self.source)
+
+    def render_crop(self, landmarks: np.ndarray) -> np.ndarray:
+        """(478, 3) landmarks in input-image pixels -> (S, S, 3) uint8 generated crop."""
+        p = self.crop.points(landmarks)
+        x = np.concatenate([_to_input(self.warp.render(p)), _to_input(draw_maps(p, self.crop.size)),
+                            self._source_in])[None]
+        y = self.model(x)[0]
+        return np.clip((y.transpose(1, 2, 0) + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+
+    def render(self, landmarks: np.ndarray) -> np.ndarray:
+        """(478, 3) landmarks in input-image pixels -> RGB uint8 frame of the image's size."""
+        return self.crop.paste(self.image, self.render_crop(landmarks))
+
+
+def _to_input(img: np.ndarray) -> np.ndarray:
+    return (img.astype(np.float32).transpose(2, 0, 1) / np.float32(127.5)) - np.float32(1.0)
