@@ -16,17 +16,19 @@ import numpy as np
 from bridge.errors import FacebridgeError
 from bridge.render.crop import Crop, draw_maps
 
-DEFAULT_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "models", "generator.onnx")
+# FACEBRIDGE_GENERATOR: a generator of your own (facebridge export generator RUN --out FILE).
+DEFAULT_PATH = os.environ.get("FACEBRIDGE_GENERATOR",
+                              os.path.join(os.path.dirname(__file__), "..", "..", "models", "generator.onnx"))
 RETRAIN = "facebridge train generator --out runs/gen1 && facebridge export generator runs/gen1 --out models/generator.onnx"
 
 
 class GeneratorModel:
     """onnxruntime session of the generator: (N, 9, S, S) in [-1, 1] -> (N, 3, S, S)."""
 
-    def __init__(self, path: str = DEFAULT_PATH, threads: int = 0):
+    def __init__(self, path: str | None = None, threads: int = 0):
         import onnxruntime as ort
 
-        path = os.path.normpath(path)
+        path = os.path.normpath(path or os.environ.get("FACEBRIDGE_GENERATOR") or DEFAULT_PATH)
         if not os.path.isfile(path):
             raise FacebridgeError(path, "generator model not found", f"reinstall facebridge or retrain it: {RETRAIN}")
         opts = ort.SessionOptions()

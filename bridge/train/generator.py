@@ -308,6 +308,7 @@ def export(run: str, path: str, log=print) -> dict:
     from bridge.train.onnx_io import save_graph
 
     meta = dict(kind="facebridge-generator", step=str(state["step"]), crop=str(cfg.size),
+                params=str(sum(p.numel() for p in G.parameters())), gflops=f"{gflops(G, cfg.size):.3f}",
                 inputs="warped rgb, 3 landmark maps, source rgb; [-1,1]; NCHW", config=json.dumps(state["config"]))
     save_graph(graph, path, meta)
     # The ONNX graph must compute what torch computes.
@@ -322,6 +323,21 @@ def export(run: str, path: str, log=print) -> dict:
         raise RuntimeError(f"{path}: ONNX output differs from torch by {diff:.2g}")
     log(f"exported {path} ({os.path.getsize(path) / 1e6:.1f} MB, step {state['step']}, max |onnx - torch| {diff:.1e})")
     return dict(step=state["step"], max_abs_diff=diff)
+
+
+def gflops(G, size: int) -> float:
+    """Multiply-adds of the convolutions x 2, for one size x size frame."""
+    import torch
+
+    macs = []
+    hooks = [m.register_forward_hook(lambda m, i, o: macs.append(o.numel() * m.in_channels // m.groups
+                                                                 * m.kernel_size[0] * m.kernel_size[1]))
+             for m in G.modules() if isinstance(m, torch.nn.Conv2d)]
+    with torch.no_grad():
+        G(torch.zeros(1, 9, size, size))
+    for h in hooks:
+        h.remove()
+    return 2 * sum(macs) / 1e9
 
 
 def _onnx_graph(G):
