@@ -75,7 +75,7 @@ def test_request_and_frame_round_trips():
     (pack({"type": "hello", "id": 1, "protocol": 0}), "bad_field"),
     (pack({"type": "hello", "id": 1, "protocol": 1, "emotoin": "joy"}), "unknown_field"),
     (pack({"type": "ping", "id": 1, "t_ns": 1.5}), "bad_field"),
-    (pack({"type": "create_avatar", "id": 1, "image": b"x", "render": "gan"}), "bad_field"),  # not yet
+    (pack({"type": "create_avatar", "id": 1, "image": b"x", "render": "raytrace"}), "bad_field"),
     (pack({"type": "create_avatar", "id": 1, "image": b"x", "render": "warp", "video_size": 8}), "bad_field"),
     (pack({"type": "speak", "id": 1, "avatar": "a"}), "bad_field"),  # neither audio nor pcm
     (pack({"type": "speak", "id": 1, "avatar": "a", "pcm": b"\0" * 8}), "missing_field"),  # no rate
