@@ -14,7 +14,7 @@ Measured:
   daemon alive, and that avatar's frame rate. Baseline in the same run: the same avatar
   speaking with no fuzz.
 
-    python bench/daemon.py
+    python bench/daemon.py [--rendered-only]
 """
 
 from __future__ import annotations
@@ -119,15 +119,15 @@ def speak_once(control, data, face, clip, results, key):
                             fps=len(frames) / max(1e-6, t_end - t_ok))
 
 
-def stream_realtime(control, data, face, samples, rate, results, key, fps=30.0, ready=None, render=False):
+def stream_realtime(control, data, face, samples, rate, results, key, fps=30.0, ready=None, render=None):
     """Stream the clip in 20 ms chunks at real-time pace; latency of each frame = its arrival
     minus the send time of the chunk that completed the audio it needs (its centre plus the
     analysis window's 17.5 ms right half)."""
     recv: dict[int, float] = {}
     with Client(control, data, timeout_s=60) as c:
         c.hello()
-        a = c.create_avatar(face, render="warp" if render else None)
-        c.subscribe(a, video=render)
+        a = c.create_avatar(face, render=render)
+        c.subscribe(a, video=render is not None)
         done = threading.Event()
         if ready is not None:  # every avatar created: start streaming together
             ready.wait()
@@ -164,6 +164,18 @@ def stream_realtime(control, data, face, samples, rate, results, key, fps=30.0, 
     results[f"{key}_frames"] = len(recv)
 
 
+def rendered(control, data, face, samples, rate, report) -> None:
+    """Rendering on: one avatar streaming, latency to the rendered frame (video topic, 512x512
+    RGB), with the warp renderer and with the generator."""
+    for kind in ("warp", "gan"):
+        res = {}
+        stream_realtime(control, data, face, samples, rate, res, "v", render=kind)
+        key = "stream_latency_ms_1_rendered" + ("" if kind == "warp" else "_gan")
+        report[key] = dict(p50=round(float(np.percentile(res["v"], 50)), 1), p99=round(float(np.percentile(res["v"], 99)), 1),
+                           video_frames=f"{res['v_frames']}/154")
+        print("stream rendered", kind, report[key], flush=True)
+
+
 def fuzz_messages(n: int, rng) -> list[list[bytes]]:
     seeds = [p[0] for p in golden.examples().values() if len(p) == 1]
     out = []
@@ -188,10 +200,29 @@ def fuzz_messages(n: int, rng) -> list[list[bytes]]:
 
 
 def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rendered-only", action="store_true", help="only the rendered streams (warp, gan)")
+    args = ap.parse_args()
     face, clip = open(FACE, "rb").read(), open(WAV, "rb").read()
     report = {}
     p, control, data = start()
     rss0 = rss_mb(p.pid)
+    if args.rendered_only:
+        import soundfile as sf
+
+        samples, rate = sf.read(WAV, dtype="float32")
+        try:
+            rendered(control, data, face, samples, rate, report)
+        finally:
+            p.send_signal(signal.SIGTERM)
+            p.wait(timeout=30)
+        os.makedirs(RESULTS, exist_ok=True)
+        with open(os.path.join(RESULTS, "daemon_rendered.json"), "w") as f:
+            json.dump(dict(date=str(datetime.date.today()), machine=machine(), commit=git_rev(),
+                           command="python bench/daemon.py --rendered-only", results=report), f, indent=1)
+        return
     try:
         with Client(control, data) as c:
             c.hello()
@@ -236,13 +267,7 @@ def main() -> None:
                                                    daemon_cpu_per_avatar_pct=round(100 * cpu / n / wall, 1))
             print("stream", n, report[f"stream_latency_ms_{n}"], flush=True)
 
-        # Rendering on: the same stream, latency to the rendered frame (video topic, 512x512 RGB).
-        res = {}
-        stream_realtime(control, data, face, samples, rate, res, "v", render=True)
-        report["stream_latency_ms_1_rendered"] = dict(p50=round(float(np.percentile(res["v"], 50)), 1),
-                                                     p99=round(float(np.percentile(res["v"], 99)), 1),
-                                                     video_frames=f"{res['v_frames']}/154")
-        print("stream rendered", report["stream_latency_ms_1_rendered"], flush=True)
+        rendered(control, data, face, samples, rate, report)
 
         report["throughput_one_subscriber"] = throughput(control, data, face, samples, rate)
         print("throughput", report["throughput_one_subscriber"], flush=True)

@@ -34,7 +34,7 @@ from bench.common import DATA, RESULTS, VIDEOS, git_rev, machine  # noqa: E402
 
 from bridge.face import FaceMeshDetector  # noqa: E402
 from bridge.face import topology as T  # noqa: E402
-from bridge.render.crop import Crop, mouth_box  # noqa: E402
+from bridge.render.crop import IN_CHANNELS, Crop, mouth_box  # noqa: E402
 from bridge.render.gan import DEFAULT_PATH, GanRenderer, GeneratorModel  # noqa: E402
 from bridge.render.warp import WarpRenderer  # noqa: E402
 from bridge.train.generator import Config, _decode  # noqa: E402
@@ -109,7 +109,7 @@ def speed(model: GeneratorModel, n: int = 60) -> dict:
 
     av_ = Avatar.from_image(load_image(os.path.join(ROOT, "samples", "astronaut.png")))
     r = GanRenderer(av_.image, av_.points, model)
-    x = np.zeros((1, 9, model.size, model.size), np.float32)
+    x = np.zeros((1, IN_CHANNELS, model.size, model.size), np.float32)
     for _ in range(5):
         r.render(av_.points)
     t = time.perf_counter()

@@ -50,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True, help="output video file (.mp4)")
     r.add_argument("--render", choices=["gan", "warp"], default="gan",
                    help="gan (default: the trained generator) or warp (moves the portrait's pixels only)")
+    r.add_argument("--head", choices=["rotate", "full", "still"], default="rotate",
+                   help="rotate (default): the head turns and tilts but stays in place; full: it also "
+                        "moves and scales as in the video (may tear a still portrait's background); "
+                        "still: expression only")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
     e = sub.add_parser("emotion", help="text -> emotion label and scores (7 Ekman labels)",
@@ -205,7 +209,7 @@ def _reenact(args) -> int:
         raise InputError(f"--out {args.out}", f"its folder {parent} does not exist", "create it first")
     t0 = time.monotonic()
     progress = Progress(enabled=not args.quiet)
-    info = reenact(args.video, args.image, args.out, render=args.render, progress=progress)
+    info = reenact(args.video, args.image, args.out, render=args.render, head=args.head, progress=progress)
     lost = f", face lost on {info['lost']} (held, then eased to rest)" if info["lost"] else ""
     progress.done(f"wrote {args.out}: {info['frames']} frames at {info['fps']:g} fps{lost} "
                   f"in {time.monotonic() - t0:.1f} s")

@@ -5,10 +5,11 @@
 1. Track the driving face on every frame (FaceMesh; cached like the training tracks).
 2. Solve each frame on the rig built on the driving face's rest shape (its median over the
    clip): 52 blendshape weights after removing the head's rigid motion, plus that rigid
-   motion (rotation, translation, scale) and the face's in-image motion (position, size,
-   roll) relative to the first tracked frame.
-3. Retarget: the source's own rig takes the weights, the rigid and in-image motion are
-   applied around the source's face, giving the source's landmarks per frame.
+   motion and the face's roll, position and size in the picture relative to the first
+   tracked frame.
+3. Retarget: the source's own rig takes the weights and the head motion is applied around
+   the source's face (--head: rotation only by default; full; or still), giving the
+   source's landmarks per frame.
 4. Frames where the face is lost hold the last solved frame, then ease to the rest pose.
 5. Render with the chosen renderer and write H.264 with the driving clip's audio.
 """
@@ -59,9 +60,17 @@ def read_driving(path: str, progress=None) -> Driving:
     return Driving(points, fps, audio)
 
 
-def retarget(points: np.ndarray, fps: float, avatar) -> np.ndarray:
+HEAD_MODES = ("rotate", "full", "still")
+
+
+def retarget(points: np.ndarray, fps: float, avatar, head: str = "rotate") -> np.ndarray:
     """(F, 478, 3) driving landmarks (NaN rows where lost) -> (F, 478, 3) source landmarks in
-    the source image's pixels."""
+    the source image's pixels. head: "rotate" turns and tilts the head but keeps it where it
+    is in the picture (the default: a driving subject moving about the frame by half a face
+    would tear a still portrait, whose background cannot move with it); "full" also moves and
+    scales it; "still" keeps the head as in the portrait (expression only)."""
+    if head not in HEAD_MODES:
+        raise ValueError(f"head must be one of {HEAD_MODES}")
     from bridge.face.align import FaceFrame
     from bridge.motion.rig import Rig
     from bridge.motion.solver import Solver, rigid_align
@@ -78,13 +87,21 @@ def retarget(points: np.ndarray, fps: float, avatar) -> np.ndarray:
         s, r, t = rigid_align(aligned[i], rest)  # driving -> rest: its inverse is the head motion
         weights = solver.solve((s * (r @ aligned[i].T)).T + t)
         face = avatar.rig.apply(weights[None])[0]
-        posed = ((face - t) @ r) / s  # the head motion, applied to the source's face
-        f = frames[i]  # in-image motion of the driving face relative to the first tracked frame
+        if head == "still":
+            src_expr[i] = avatar.frame.to_image(face)
+            continue
+        # The head's rotation, applied to the source's face (about the eyes' midpoint, so that
+        # "rotate" leaves the eyes where they are)...
+        posed = ((face - t) @ r) / s
+        if head == "rotate":
+            posed -= (-t @ r) / s
+        f = frames[i]  # ...and the roll in the picture relative to the first tracked frame
         c, si = np.cos(f.angle - ref.angle), np.sin(f.angle - ref.angle)
-        rot = np.array([[c, -si], [si, c]])
-        shift = ref.to_aligned(np.array([[*f.origin, 0.0]]))[0, :2]
-        posed[:, :2] = posed[:, :2] @ rot.T * (f.scale / ref.scale) + shift
-        posed[:, 2] *= f.scale / ref.scale
+        posed[:, :2] = posed[:, :2] @ np.array([[c, -si], [si, c]]).T
+        if head == "full":  # the face's position and size in the picture, too
+            zoom = f.scale / ref.scale
+            posed *= zoom
+            posed[:, :2] += ref.to_aligned(np.array([[*f.origin, 0.0]]))[0, :2]
         src_expr[i] = avatar.frame.to_image(posed)
     return _fill_lost(src_expr, len(points), fps, avatar.points)
 
@@ -105,7 +122,7 @@ def _fill_lost(solved: dict, n: int, fps: float, rest: np.ndarray) -> np.ndarray
     return out
 
 
-def reenact(video: str, image: str, out: str, render: str = "gan", progress=None) -> dict:
+def reenact(video: str, image: str, out: str, render: str = "gan", head: str = "rotate", progress=None) -> dict:
     from bridge.face import load_image
     from bridge.outputs.video import write_video
     from bridge.pipeline import Avatar
@@ -120,7 +137,7 @@ def reenact(video: str, image: str, out: str, render: str = "gan", progress=None
     drv = read_driving(video, progress=progress.update if progress else None)
     if progress:
         progress.stage("solving and retargeting")
-    landmarks = retarget(drv.points, drv.fps, avatar)
+    landmarks = retarget(drv.points, drv.fps, avatar, head)
     if progress:
         progress.stage(f"rendering {os.path.basename(out)} ({render})")
     write_video(out, (renderer.render(lm) for lm in landmarks), len(landmarks), drv.fps, avatar.image_size,

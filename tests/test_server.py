@@ -136,11 +136,12 @@ def test_two_avatars_at_once(daemon, face_bytes):
         assert len(fa) == len(fb) >= 150
 
 
-def test_rendered_video_follows_the_motion(client, face_bytes):
-    """render="warp": RGB frames of the announced size on video.<avatar>, one per motion
-    frame (the renderer may skip the first few, due before the clip was ready), on the same
-    pts, showing the mouth move; streamed chunks get video too."""
-    avatar = client.create_avatar(face_bytes, render="warp", video_size=256)
+@pytest.mark.parametrize("render", ["warp", "gan"])
+def test_rendered_video_follows_the_motion(client, face_bytes, render):
+    """render="warp" or "gan": RGB frames of the announced size on video.<avatar>, one per
+    motion frame (the renderer may skip the first few, due before the clip was ready), on the
+    same pts, showing the mouth move; streamed chunks get video too."""
+    avatar = client.create_avatar(face_bytes, render=render, video_size=256)
     reply_size = client.request("stats")  # the daemon is still serving others meanwhile
     assert reply_size["stats"]["sessions"] >= 1
     client.subscribe(avatar, video=True)

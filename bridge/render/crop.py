@@ -21,12 +21,17 @@ EYES_Y = 0.40  # eye midpoint's height in the crop, as a fraction of the side
 FEATHER = 0.08  # pasted crop fades to the image over this fraction of its side
 
 # Map channels: lips (outer and inner contours), the open mouth (filled), the rest of the
-# face's lines (lids, irises, brows, nose, oval). Parts, not sides: a mirrored face draws the
-# same channels mirrored, so horizontal flips need no channel swap.
+# face's lines (lids, irises, brows, nose, oval), and the face region (the oval filled,
+# widened and feathered): the generator may repaint only inside it — outside, the warp is
+# right (hair, clothes, background) and invented pixels there were only artefacts and flicker.
+# Parts, not sides: a mirrored face draws the same channels mirrored, so horizontal flips need
+# no channel swap.
 LIPS = [T.LIPS_OUTER_UPPER, T.LIPS_OUTER_LOWER, T.LIPS_INNER_UPPER, T.LIPS_INNER_LOWER]
 LINES = [T.EYE_RIGHT_UPPER, T.EYE_RIGHT_LOWER, T.EYE_LEFT_UPPER, T.EYE_LEFT_LOWER,
          T.BROW_RIGHT[:5], T.BROW_LEFT[:5], [168, 6, 197, 195, 5, 4, 1], T.FACE_OVAL + T.FACE_OVAL[:1]]
-N_MAPS = 3
+N_MAPS = 4
+IN_CHANNELS = 3 + N_MAPS + 3  # the generator's input: warped crop, maps, source crop
+REGION_GROW = 0.04  # the face region reaches this fraction of the side beyond the oval
 
 
 @dataclass(frozen=True)
@@ -110,13 +115,16 @@ def draw_maps(points: np.ndarray, size: int = SIZE) -> np.ndarray:
     shift = 2  # sub-pixel precision for anti-aliased lines
     p = np.round(points[:, :2] * (1 << shift)).astype(np.int32)
     width = max(1, round(size / 128))
-    maps = np.zeros((3, size, size), np.uint8)
+    maps = np.zeros((N_MAPS, size, size), np.uint8)
     cv2.polylines(maps[0], [p[c] for c in LIPS], False, 255, width, cv2.LINE_AA, shift)
     cv2.fillPoly(maps[1], [p[T.INNER_MOUTH]], 255, cv2.LINE_AA, shift)
     cv2.polylines(maps[2], [p[c] for c in LINES], False, 255, width, cv2.LINE_AA, shift)
     for iris in (T.IRIS_RIGHT, T.IRIS_LEFT):
         r = np.linalg.norm(points[iris[1:], :2] - points[iris[0], :2], axis=1).mean()
         cv2.circle(maps[2], tuple(p[iris[0]]), int(r * (1 << shift)), 255, width, cv2.LINE_AA, shift)
+    cv2.fillPoly(maps[3], [p[T.FACE_OVAL]], 255, cv2.LINE_AA, shift)
+    grow = max(1, round(REGION_GROW * size))
+    maps[3] = cv2.GaussianBlur(cv2.dilate(maps[3], np.ones((grow, grow), np.uint8)), (0, 0), grow / 2)
     return np.ascontiguousarray(maps.transpose(1, 2, 0))
 
 

@@ -14,7 +14,7 @@ import os
 import numpy as np
 
 from bridge.errors import FacebridgeError
-from bridge.render.crop import Crop, draw_maps
+from bridge.render.crop import IN_CHANNELS, Crop, draw_maps
 
 # FACEBRIDGE_GENERATOR: a generator of your own (facebridge export generator RUN --out FILE).
 DEFAULT_PATH = os.environ.get("FACEBRIDGE_GENERATOR",
@@ -23,7 +23,7 @@ RETRAIN = "facebridge train generator --out runs/gen1 && facebridge export gener
 
 
 class GeneratorModel:
-    """onnxruntime session of the generator: (N, 9, S, S) in [-1, 1] -> (N, 3, S, S)."""
+    """onnxruntime session of the generator: (N, IN_CHANNELS, S, S) in [-1, 1] -> (N, 3, S, S)."""
 
     def __init__(self, path: str | None = None, threads: int = 0):
         import onnxruntime as ort
@@ -33,6 +33,8 @@ class GeneratorModel:
             raise FacebridgeError(path, "generator model not found", f"reinstall facebridge or retrain it: {RETRAIN}")
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads  # 0: onnxruntime's choice (all cores)
+        if threads:  # the daemon: idle threads must not spin between frames, beside other avatars' work
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own types for a corrupt file
@@ -41,6 +43,10 @@ class GeneratorModel:
         meta = self.session.get_modelmeta().custom_metadata_map
         if meta.get("kind") != "facebridge-generator":
             raise FacebridgeError(path, "is not a facebridge generator (metadata kind missing)", f"retrain it: {RETRAIN}")
+        channels = self.session.get_inputs()[0].shape[1]
+        if channels != IN_CHANNELS:
+            raise FacebridgeError(path, f"takes {channels} input channels; this facebridge draws {IN_CHANNELS}",
+                                  f"retrain it: {RETRAIN}")
         self.size = int(meta.get("crop", "256"))
         self.config = json.loads(meta.get("config", "{}"))
 

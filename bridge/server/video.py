@@ -34,8 +34,9 @@ class VideoPacer:
         image = avatar.image if self.scale == 1.0 else cv2.resize(avatar.image, size, interpolation=cv2.INTER_AREA)
         points = avatar.points.copy()
         points[:, :2] *= self.scale
-        # One thread per render: avatars render in parallel threads of their own.
-        self.renderer = make_renderer(kind, image, points, threads=1)
+        # Two onnxruntime threads for the generator: one render thread alone cannot keep a
+        # 30 fps stream under 100 ms (bench/daemon.py --rendered-only: p50 107 ms with one).
+        self.renderer = make_renderer(kind, image, points, threads=2)
         self.size = list(size)  # [width, height]
         self.name, self.post = name, post
         self.pending: list = []  # (due, seq, pts, utterance, landmarks, final), in due order

@@ -3,8 +3,8 @@
 Generator: warp, then refine. Its input is the warp renderer's frame (the source pixels
 already moved to the driving landmarks, mouth interior painted), the driving landmark maps
 and the unwarped source crop. A small U-Net predicts an RGB image and a blend mask:
-    out = mask * warped + (1 - mask) * generated
-so where the warp is right (skin, hair, background) it is kept, and the network only has to
+    out = warped + region * (1 - mask) * (generated - warped)
+where region is the face region drawn from the landmarks (crop.py). So where the warp is right (skin, hair, background) it is kept, and the network only has to
 invent what the warp cannot (teeth, the inside of the mouth, lid skin, smile folds). At
 initialisation the mask is ~1: the generator starts as the warp renderer and training moves
 it away only where that lowers the losses.
@@ -19,9 +19,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from bridge.render.crop import N_MAPS
+from bridge.render.crop import IN_CHANNELS, N_MAPS
 
-IN_CHANNELS = 3 + N_MAPS + 3  # warped, maps, source
+REGION = 3 + N_MAPS - 1  # input channel of the face-region map (the last map)
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
@@ -67,7 +67,7 @@ class Generator(nn.Module):
             self.head.bias.view(4, 4)[3] = 4.0  # mask logit: sigmoid(4) = 0.98, keep the warp
 
     def forward(self, x):
-        """x: (N, 9, H, W) in [-1, 1] -> (N, 3, H, W) in [-1, 1]; H, W multiples of 16."""
+        """x: (N, IN_CHANNELS, H, W) in [-1, 1] -> (N, 3, H, W) in [-1, 1]; H, W multiples of 16."""
         warped = x[:, :3]
         s0 = self.stem(x)
         s1 = self.down1(s0)
@@ -76,7 +76,8 @@ class Generator(nn.Module):
         y = self.up1(self.up2(self.up3(y, s2), s1), s0)
         y = F.pixel_shuffle(self.head(y), 2)
         rgb, mask = torch.tanh(y[:, :3]), torch.sigmoid(y[:, 3:4])
-        return mask * warped + (1 - mask) * rgb
+        region = (x[:, REGION:REGION + 1] + 1) * 0.5
+        return warped + region * (1 - mask) * (rgb - warped)
 
 
 class _PatchD(nn.Module):

@@ -43,15 +43,16 @@ class Config:
     sources_per_clip: int = 12
     pairs_per_source: int = 20
     held_pairs: int = 48
-    width: int = 16
+    width: int = 24
     batch: int = 8
-    steps: int = 3000
+    steps: int = 7000
     lr: float = 2e-4
     w_l1: float = 10.0
     w_mouth: float = 3.0  # extra L1 weight inside the mouth box
     w_fm: float = 2.0
     w_adv: float = 0.5
-    gan_from: int = 300  # steps of reconstruction only before the discriminator joins
+    gan_from: int = 500  # steps of reconstruction only before the discriminator joins
+    decay_from: int = 4500  # from here the learning rates fall linearly to 0 at `steps` (0: never)
     seed: int = 0
     log_every: int = 50
     save_every: int = 250
@@ -105,7 +106,9 @@ def clip_pairs(path: str, n_sources: int, n_pairs: int, size: int, rng: np.rando
 def build_pairs(cfg: Config, data: str, log) -> tuple[dict, dict]:
     """(train, held) pair sets, cached by the config's data fields and the clips' sizes."""
     clips = _clips(data)
-    key = json.dumps([cfg.held_out, cfg.size, cfg.sources_per_clip, cfg.pairs_per_source, cfg.held_pairs,
+    from bridge.render.crop import N_MAPS
+
+    key = json.dumps([N_MAPS, cfg.held_out, cfg.size, cfg.sources_per_clip, cfg.pairs_per_source, cfg.held_pairs,
                       cfg.seed, [(os.path.basename(c), os.path.getsize(c)) for c in clips]])
     cache = os.path.join(CACHE, "generator", f"pairs-{hashlib.sha1(key.encode()).hexdigest()[:12]}.npz")
     if os.path.exists(cache):
@@ -119,7 +122,7 @@ def build_pairs(cfg: Config, data: str, log) -> tuple[dict, dict]:
         name = os.path.splitext(os.path.basename(path))[0]
         t0 = time.time()
         if name in cfg.held_out:
-            p = clip_pairs(path, 4, cfg.held_pairs // 4 // max(1, len(cfg.held_out)) * 1, cfg.size, rng, jitter=False)
+            p = clip_pairs(path, 4, max(1, cfg.held_pairs // (4 * len(cfg.held_out))), cfg.size, rng, jitter=False)
             held.append(p)
         else:
             p = clip_pairs(path, cfg.sources_per_clip, cfg.pairs_per_source, cfg.size, rng)
@@ -136,7 +139,7 @@ def build_pairs(cfg: Config, data: str, log) -> tuple[dict, dict]:
 
 
 def batch(pairs: dict, idx: np.ndarray, patch: int, rng: np.random.Generator, augment: bool = True):
-    """-> x (N, 9, P, P), target (N, 3, P, P), maps (N, 3, P, P) float32 in [-1, 1], and the
+    """-> x (N, IN_CHANNELS, P, P), target (N, 3, P, P), maps (N, N_MAPS, P, P) float32 in [-1, 1], and the
     mouth weight (N, 1, P, P). Half of the patches hold the mouth; colour gains and flips are
     the same for a pair's images."""
     size = pairs["src"].shape[1]
@@ -209,6 +212,10 @@ def train(data: str, out: str, cfg: Config, resume: bool = False, log=print, pro
     t0, since = time.time(), step
     while step < cfg.steps:
         G.train()
+        if cfg.decay_from and step >= cfg.decay_from:  # settle the GAN: it oscillates at a fixed rate
+            for opt in (opt_g, opt_d):
+                for group in opt.param_groups:
+                    group["lr"] = cfg.lr * (cfg.steps - step) / max(1, cfg.steps - cfg.decay_from)
         x, y, maps, w = (torch.from_numpy(a) for a in batch(pairs, rng.integers(0, len(pairs["src"]), cfg.batch), cfg.patch, rng))
         w = 1.0 + (w - 1.0) * cfg.w_mouth
         fake = G(x)
@@ -249,6 +256,8 @@ def train(data: str, out: str, cfg: Config, resume: bool = False, log=print, pro
                             step=step, rng=rng, torch_rng=torch.get_rng_state(), config=dataclasses.asdict(cfg)),
                        ckpt + ".partial")
             os.replace(ckpt + ".partial", ckpt)
+            torch.save(dict(G=G.state_dict(), step=step, config=dataclasses.asdict(cfg)),
+                       os.path.join(out, f"generator_{step:06d}.pt"))  # small: for picking and comparing
             sample_grid(G, held, os.path.join(out, f"samples_{step:06d}.jpg"))
     logf.close()
     return held_out_l1(G, held)
@@ -284,14 +293,14 @@ def sample_grid(G, held, path: str, n: int = 6) -> None:
     idx = np.linspace(0, len(held["src"]) - 1, n).round().astype(int)
     out, x, y = _infer(G, held, idx)
     to8 = lambda a: np.clip((a.transpose(1, 2, 0) + 1) * 127.5, 0, 255).astype(np.uint8)  # noqa: E731
-    rows = [np.hstack([to8(x[i, 6:9]) for i in range(n)]), np.hstack([to8(x[i, :3]) for i in range(n)]),
+    rows = [np.hstack([to8(x[i, -3:]) for i in range(n)]), np.hstack([to8(x[i, :3]) for i in range(n)]),
             np.hstack([to8(out[i]) for i in range(n)]), np.hstack([to8(y[i]) for i in range(n)])]
     cv2.imwrite(path, cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
 
 
 # ---------------------------------------------------------------- 3. export
 def export(run: str, path: str, log=print) -> dict:
-    """The run's generator -> ONNX (onnx.helper graph), checked against torch on held-out pairs."""
+    """The run's generator -> ONNX (onnx.helper graph), checked against torch on the same input."""
     import torch
 
     from bridge.train.gan_model import Generator
@@ -314,7 +323,9 @@ def export(run: str, path: str, log=print) -> dict:
     # The ONNX graph must compute what torch computes.
     import onnxruntime as ort
 
-    x = np.random.default_rng(0).uniform(-1, 1, (1, 9, cfg.size, cfg.size)).astype(np.float32)
+    from bridge.render.crop import IN_CHANNELS
+
+    x = np.random.default_rng(0).uniform(-1, 1, (1, IN_CHANNELS, cfg.size, cfg.size)).astype(np.float32)
     sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     with torch.no_grad():
         ref = G(torch.from_numpy(x)).numpy()
@@ -329,12 +340,14 @@ def gflops(G, size: int) -> float:
     """Multiply-adds of the convolutions x 2, for one size x size frame."""
     import torch
 
+    from bridge.render.crop import IN_CHANNELS
+
     macs = []
     hooks = [m.register_forward_hook(lambda m, i, o: macs.append(o.numel() * m.in_channels // m.groups
                                                                  * m.kernel_size[0] * m.kernel_size[1]))
              for m in G.modules() if isinstance(m, torch.nn.Conv2d)]
     with torch.no_grad():
-        G(torch.zeros(1, 9, size, size))
+        G(torch.zeros(1, IN_CHANNELS, size, size))
     for h in hooks:
         h.remove()
     return 2 * sum(macs) / 1e9
@@ -344,6 +357,8 @@ def _onnx_graph(G):
     """Walk the Generator's fixed structure into ONNX nodes."""
     import torch.nn as nn
     from onnx import TensorProto, helper, numpy_helper
+
+    from bridge.render.crop import IN_CHANNELS
 
     from bridge.train.gan_model import _Res, _Up
 
@@ -402,25 +417,34 @@ def _onnx_graph(G):
     y = up(up(up(y, s2, G.up3), s1, G.up2), s0, G.up1)
     y = conv(y, G.head)
     nodes.append(helper.make_node("DepthToSpace", [y], ["shuffled"], blocksize=2, mode="CRD"))
-    for nm, vals in (("s_rgb", [0, 3]), ("s_mask", [3, 4]), ("s_warp", [0, 3])):
+    from bridge.train.gan_model import REGION
+
+    for nm, vals in (("s_rgb", [0, 3]), ("s_mask", [3, 4]), ("s_warp", [0, 3]), ("s_region", [REGION, REGION + 1])):
         for part, v in zip(("start", "end"), vals):
             inits.append(numpy_helper.from_array(np.array([v], np.int64), f"{nm}_{part}"))
     axis = "axis1"
     inits.append(numpy_helper.from_array(np.array([1], np.int64), axis))
+    inits.append(numpy_helper.from_array(np.array(1.0, np.float32), "one"))
+    inits.append(numpy_helper.from_array(np.array(0.5, np.float32), "half"))
     nodes += [
         helper.make_node("Slice", ["shuffled", "s_rgb_start", "s_rgb_end", axis], ["rgb_logit"]),
         helper.make_node("Slice", ["shuffled", "s_mask_start", "s_mask_end", axis], ["mask_logit"]),
         helper.make_node("Slice", ["input", "s_warp_start", "s_warp_end", axis], ["warped"]),
+        helper.make_node("Slice", ["input", "s_region_start", "s_region_end", axis], ["region_raw"]),
         helper.make_node("Tanh", ["rgb_logit"], ["rgb"]),
         helper.make_node("Sigmoid", ["mask_logit"], ["mask"]),
-        # out = rgb + mask * (warped - rgb)
-        helper.make_node("Sub", ["warped", "rgb"], ["diff"]),
-        helper.make_node("Mul", ["mask", "diff"], ["kept"]),
-        helper.make_node("Add", ["rgb", "kept"], ["output"]),
+        # out = warped + region * (1 - mask) * (rgb - warped), region = (map + 1) / 2
+        helper.make_node("Add", ["region_raw", "one"], ["region_2"]),
+        helper.make_node("Mul", ["region_2", "half"], ["region"]),
+        helper.make_node("Sub", ["one", "mask"], ["free"]),
+        helper.make_node("Mul", ["region", "free"], ["gate"]),
+        helper.make_node("Sub", ["rgb", "warped"], ["diff"]),
+        helper.make_node("Mul", ["gate", "diff"], ["change"]),
+        helper.make_node("Add", ["warped", "change"], ["output"]),
     ]
     f = TensorProto.FLOAT
     return helper.make_graph(nodes, "facebridge_generator",
-                             [helper.make_tensor_value_info("input", f, ["N", 9, "H", "W"])],
+                             [helper.make_tensor_value_info("input", f, ["N", IN_CHANNELS, "H", "W"])],
                              [helper.make_tensor_value_info("output", f, ["N", 3, "H", "W"])], inits)
 
 

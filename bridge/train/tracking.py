@@ -15,12 +15,14 @@ import numpy as np
 CACHE = os.environ.get("FACEBRIDGE_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "facebridge"))
 
 
-def track_video(path: str, cache_dir: str = CACHE, progress=None) -> tuple[np.ndarray, float]:
-    """-> (F, 478, 3) landmarks in pixels (NaN where the face was lost), fps."""
+def track_video(path: str, cache_dir: str | None = None, progress=None) -> tuple[np.ndarray, float]:
+    """-> (F, 478, 3) landmarks in pixels (NaN where the face was lost), fps. Cached under
+    cache_dir (default CACHE, read at call time)."""
     import av
 
     from bridge.face import FaceMeshDetector
 
+    cache_dir = cache_dir or CACHE
     st = os.stat(path)
     key = hashlib.sha1(f"{os.path.abspath(path)}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:16]
     cache = os.path.join(cache_dir, "tracks", f"{os.path.splitext(os.path.basename(path))[0]}-{key}.npz")
