@@ -60,11 +60,12 @@ class Generator(nn.Module):
         self.up3 = _Up(6 * w, 4 * w)
         self.up2 = _Up(4 * w, 2 * w)
         self.up1 = _Up(2 * w, w)
-        self.head = nn.Conv2d(w, 4 * 4, 3, 1, 1)  # 4 channels at full size, by pixel shuffle
+        # Upsample, then a conv at full size. A pixel-shuffle head (cheaper) gave each of the
+        # 2x2 sub-pixels its own filter, and that showed as a dotted grid inside open mouths.
+        self.head = nn.Conv2d(w, 4, 3, 1, 1)
         nn.init.zeros_(self.head.weight)
         with torch.no_grad():
-            self.head.bias.zero_()
-            self.head.bias.view(4, 4)[3] = 4.0  # mask logit: sigmoid(4) = 0.98, keep the warp
+            self.head.bias.copy_(torch.tensor([0.0, 0.0, 0.0, 4.0]))  # mask logit: sigmoid(4) = 0.98, keep the warp
 
     def forward(self, x):
         """x: (N, IN_CHANNELS, H, W) in [-1, 1] -> (N, 3, H, W) in [-1, 1]; H, W multiples of 16."""
@@ -74,7 +75,7 @@ class Generator(nn.Module):
         s2 = self.down2(s1)
         y = self.down3(s2)
         y = self.up1(self.up2(self.up3(y, s2), s1), s0)
-        y = F.pixel_shuffle(self.head(y), 2)
+        y = self.head(F.interpolate(y, scale_factor=2.0, mode="nearest"))
         rgb, mask = torch.tanh(y[:, :3]), torch.sigmoid(y[:, 3:4])
         region = (x[:, REGION:REGION + 1] + 1) * 0.5
         return warped + region * (1 - mask) * (rgb - warped)

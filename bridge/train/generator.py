@@ -415,8 +415,9 @@ def _onnx_graph(G):
     s2 = seq(s1, G.down2)
     y = seq(s2, G.down3)
     y = up(up(up(y, s2, G.up3), s1, G.up2), s0, G.up1)
-    y = conv(y, G.head)
-    nodes.append(helper.make_node("DepthToSpace", [y], ["shuffled"], blocksize=2, mode="CRD"))
+    nodes.append(helper.make_node("Resize", [y, "", scales], ["full"], mode="nearest"))
+    y = conv("full", G.head)
+    nodes.append(helper.make_node("Identity", [y], ["shuffled"]))
     from bridge.train.gan_model import REGION
 
     for nm, vals in (("s_rgb", [0, 3]), ("s_mask", [3, 4]), ("s_warp", [0, 3]), ("s_region", [REGION, REGION + 1])):
