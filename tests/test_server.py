@@ -163,7 +163,11 @@ def test_rendered_video_follows_the_motion(client, face_bytes, render):
     n = int(rate * 0.5) // 320 * 320
     client.speak_stream(avatar, samples[:n], rate=rate, final=True)
     streamed = list(client.video_frames(timeout_s=5))
-    assert streamed and streamed[-1].final and streamed[-1].pixels.shape == (256, 256, 3)
+    # A stream's frames fall due together and the video socket keeps only the newest 2 for a
+    # busy reader (docs/protocol.md), so the very last ones may be dropped: require the video
+    # to reach the stream's end, not every frame.
+    assert streamed and streamed[-1].pixels.shape == (256, 256, 3)
+    assert streamed[-1].final or streamed[-1].pts >= n / rate - 0.15
 
 
 @pytest.mark.parametrize("request_fields,code", [
