@@ -9,7 +9,7 @@ import subprocess
 import av
 import numpy as np
 
-from bridge.train.tracking import read_audio_track
+from bridge.train.tracking import read_audio_track, read_frames
 
 DATA = os.environ.get("FACEBRIDGE_DATA", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
 VIDEOS = os.path.join(DATA, "faces", "videos")
@@ -29,9 +29,8 @@ def machine() -> str:
 def read_video(path: str):
     """(frames RGB list, fps, audio float32 mono, audio rate or None)."""
     with av.open(path) as c:
-        vs = c.streams.video[0]
-        fps = float(vs.average_rate)
-        frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+        fps = float(c.streams.video[0].average_rate)
+    frames = read_frames(path)
     audio, rate = read_audio_track(path)
     return frames, fps, audio, rate
 

@@ -35,10 +35,10 @@ from bench.common import DATA, RESULTS, VIDEOS, git_rev, machine  # noqa: E402
 from bridge.face import FaceMeshDetector  # noqa: E402
 from bridge.face import topology as T  # noqa: E402
 from bridge.render.crop import IN_CHANNELS, Crop, mouth_box  # noqa: E402
-from bridge.render.gan import DEFAULT_PATH, GanRenderer, GeneratorModel  # noqa: E402
+from bridge.render.gan import GanRenderer, GeneratorModel  # noqa: E402
 from bridge.render.warp import WarpRenderer  # noqa: E402
-from bridge.train.generator import Config, _decode  # noqa: E402
-from bridge.train.tracking import track_video  # noqa: E402
+from bridge.train.generator import Config  # noqa: E402
+from bridge.train.tracking import read_frames, track_video  # noqa: E402
 
 ARMS = ("copy", "warp", "gan")
 
@@ -66,7 +66,7 @@ def grey(x: np.ndarray) -> np.ndarray:
 def evaluate_clip(name: str, model: GeneratorModel, every: int, det) -> dict:
     path = os.path.join(VIDEOS, name + ".mp4")
     points, fps = track_video(path)
-    frames = _decode(path)
+    frames = read_frames(path)
     ok = [i for i in range(min(len(frames), len(points))) if np.isfinite(points[i]).all()]
     src = ok[0]
     image = frames[src]
@@ -140,7 +140,7 @@ def strip(model: GeneratorModel, out: str) -> None:
 
     path = os.path.join(VIDEOS, "lp_d11.mp4")
     points, fps = track_video(path)
-    frames = _decode(path)
+    frames = read_frames(path)
     pick = [0, 45, 90, 135, 180, 215]
     cell = 192
     rows = [np.hstack([cv2.resize(Crop.around(points[i], cell).image(frames[i]), (cell, cell)) for i in pick])]
@@ -155,7 +155,7 @@ def strip(model: GeneratorModel, out: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default=DEFAULT_PATH)
+    ap.add_argument("--model", default=None, help="default: FACEBRIDGE_GENERATOR or models/generator.onnx")
     ap.add_argument("--every", type=int, default=1, help="score every Nth frame")
     ap.add_argument("--clips", default=",".join(Config.held_out))
     args = ap.parse_args()

@@ -163,9 +163,9 @@ def _animate(args) -> int:
         raise InputError(f"--out {out}", "exists and is not a directory", "pass a directory path")
     progress = Progress(enabled=not args.quiet)
     if args.render == "gan":  # a missing or corrupt model fails now, not after the analysis
-        from bridge.render import _model
+        from bridge.render import generator_model
 
-        _model(0)
+        generator_model()
     anim, audio = animate(args.image, args.audio, text=text, fps=args.fps, seed=args.seed,
                           progress=progress, emotion=args.emotion, emotion_model=args.emotion_model,
                           text_name=f"text file {args.text_file}" if args.text_file else "--text")
@@ -268,8 +268,5 @@ def _export(args) -> int:
                               "pip install torch==2.13.0 && pip install -e '.[train]'") from None
     from bridge.train.generator import export
 
-    try:
-        export(args.run, args.out)
-    except FileNotFoundError as e:
-        raise FacebridgeError(args.run, str(e).split(": ", 1)[-1], "train first: facebridge train generator --out RUN") from None
+    export(args.run, args.out)
     return 0

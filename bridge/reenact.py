@@ -35,7 +35,7 @@ class Driving:
 
 
 def read_driving(path: str, progress=None) -> Driving:
-    from bridge.train.tracking import read_audio_track, track_video
+    from bridge.train.tracking import read_speech_track, track_video
 
     if not os.path.isfile(path):
         raise InputError(f"--video {path}", "file not found", "check the path")
@@ -43,7 +43,7 @@ def read_driving(path: str, progress=None) -> Driving:
         raise InputError(f"--video {path}", "is empty (0 bytes)", "pass a video file (MP4, MOV, WebM…)")
     try:
         points, fps = track_video(path, progress=progress)
-        audio, rate = read_audio_track(path)
+        audio = read_speech_track(path)
     except InputError:
         raise
     except Exception as e:  # PyAV raises its own types for files it cannot read
@@ -53,10 +53,6 @@ def read_driving(path: str, progress=None) -> Driving:
         raise InputError(f"--video {path}", "holds no video frames", "pass a video with a visible face")
     if not np.isfinite(points).all(axis=(1, 2)).any():
         raise InputError(f"--video {path}", "no face found in any frame", "pass a video of a face, seen from the front")
-    if audio is not None:
-        import soxr
-
-        audio = soxr.resample(audio, rate, 16000).astype(np.float32)
     return Driving(points, fps, audio)
 
 

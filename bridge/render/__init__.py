@@ -19,14 +19,14 @@ def make_renderer(kind: str, image: np.ndarray, neutral_points: np.ndarray, thre
     if kind == "gan":
         from bridge.render.gan import GanRenderer
 
-        return GanRenderer(image, neutral_points, _model(threads))
+        return GanRenderer(image, neutral_points, generator_model(threads))
     raise ValueError(f"unknown renderer {kind!r}: one of {', '.join(RENDERERS)}")
 
 
 _MODELS: dict = {}
 
 
-def _model(threads: int):
+def generator_model(threads: int = 0):
     """One generator session per thread setting, shared by every avatar (it is read-only)."""
     from bridge.render.gan import GeneratorModel
 

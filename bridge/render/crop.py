@@ -128,6 +128,16 @@ def draw_maps(points: np.ndarray, size: int = SIZE) -> np.ndarray:
     return np.ascontiguousarray(maps.transpose(1, 2, 0))
 
 
+def to_input(img: np.ndarray) -> np.ndarray:
+    """(H, W, C) pixels 0..255 -> (C, H, W) float32 in [-1, 1], the generator's input scale."""
+    return img.astype(np.float32).transpose(2, 0, 1) / np.float32(127.5) - np.float32(1.0)
+
+
+def to_image(y: np.ndarray) -> np.ndarray:
+    """(3, H, W) generator output in [-1, 1] -> (H, W, 3) uint8."""
+    return np.clip((y.transpose(1, 2, 0) + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+
+
 def mouth_box(points: np.ndarray, size: int = SIZE, margin: float = 0.25) -> tuple[int, int, int, int]:
     """(x0, y0, x1, y1) around the outer lips in crop pixels, widened by margin: the mouth
     region the losses weight and the benchmark scores."""

@@ -14,11 +14,9 @@ import os
 import numpy as np
 
 from bridge.errors import FacebridgeError
-from bridge.render.crop import IN_CHANNELS, Crop, draw_maps
+from bridge.render.crop import IN_CHANNELS, Crop, draw_maps, to_image, to_input
 
-# FACEBRIDGE_GENERATOR: a generator of your own (facebridge export generator RUN --out FILE).
-DEFAULT_PATH = os.environ.get("FACEBRIDGE_GENERATOR",
-                              os.path.join(os.path.dirname(__file__), "..", "..", "models", "generator.onnx"))
+DEFAULT_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "models", "generator.onnx")
 RETRAIN = "facebridge train generator --out runs/gen1 && facebridge export generator runs/gen1 --out models/generator.onnx"
 
 
@@ -28,6 +26,7 @@ class GeneratorModel:
     def __init__(self, path: str | None = None, threads: int = 0):
         import onnxruntime as ort
 
+        # FACEBRIDGE_GENERATOR: a generator of your own (facebridge export generator RUN --out FILE).
         path = os.path.normpath(path or os.environ.get("FACEBRIDGE_GENERATOR") or DEFAULT_PATH)
         if not os.path.isfile(path):
             raise FacebridgeError(path, "generator model not found", f"reinstall facebridge or retrain it: {RETRAIN}")
@@ -63,20 +62,15 @@ class GanRenderer:
         self.crop = Crop.around(neutral_points, self.model.size)
         self.source = self.crop.image(self.image)
         self.warp = WarpRenderer(self.source, self.crop.points(neutral_points))
-        self._source_in = _to_input(self.source)
+        self._source_in = to_input(self.source)
 
     def render_crop(self, landmarks: np.ndarray) -> np.ndarray:
         """(478, 3) landmarks in input-image pixels -> (S, S, 3) uint8 generated crop."""
         p = self.crop.points(landmarks)
-        x = np.concatenate([_to_input(self.warp.render(p)), _to_input(draw_maps(p, self.crop.size)),
+        x = np.concatenate([to_input(self.warp.render(p)), to_input(draw_maps(p, self.crop.size)),
                             self._source_in])[None]
-        y = self.model(x)[0]
-        return np.clip((y.transpose(1, 2, 0) + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+        return to_image(self.model(x)[0])
 
     def render(self, landmarks: np.ndarray) -> np.ndarray:
         """(478, 3) landmarks in input-image pixels -> RGB uint8 frame of the image's size."""
         return self.crop.paste(self.image, self.render_crop(landmarks))
-
-
-def _to_input(img: np.ndarray) -> np.ndarray:
-    return (img.astype(np.float32).transpose(2, 0, 1) / np.float32(127.5)) - np.float32(1.0)

@@ -55,21 +55,11 @@ def solve_clip(points: np.ndarray, step: int = 2) -> tuple[np.ndarray, np.ndarra
     return Solver(Rig.from_neutral(neutral)).solve(still), idx
 
 
-def clip_audio(path: str) -> np.ndarray | None:
-    """The clip's sound at 16 kHz mono, or None."""
-    import soxr
-
-    from bridge.train.tracking import read_audio_track
-
-    x, rate = read_audio_track(path)
-    return None if x is None else soxr.resample(x, rate, 16000).astype(np.float32)
-
-
 def measure(videos: str, log) -> dict:
     from bridge.emotion.prosody import emphasis, pitch
     from bridge.speech.audio import Audio
     from bridge.speech.frames import envelope
-    from bridge.train.tracking import track_video
+    from bridge.train.tracking import read_speech_track, track_video
 
     brow = [OUTPUTS.index(k) for k in BROW_RAISE]
     fit, held, talk, used = [], [], {"fit": ([], []), "held": ([], [])}, []
@@ -86,7 +76,7 @@ def measure(videos: str, log) -> dict:
         (held if name in HELD_OUT else fit).append(w)
         used.append(name)
         if name in TALKING:
-            x = clip_audio(path)
+            x = read_speech_track(path)
             env = envelope(Audio(x, path, 16000, 1))
             emph = emphasis(pitch(x), env.db, env.speech_db, len(points), fps)
             part = talk["held" if name in HELD_OUT else "fit"]

@@ -66,27 +66,20 @@ def _clips(data: str) -> list[str]:
     return sorted(os.path.join(videos, f) for f in os.listdir(videos) if f.endswith(".mp4"))
 
 
-def _decode(path: str) -> list[np.ndarray]:
-    import av
-
-    with av.open(path) as c:
-        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
-
-
 def clip_pairs(path: str, n_sources: int, n_pairs: int, size: int, rng: np.random.Generator,
                jitter: bool = True) -> dict[str, np.ndarray]:
     """Pairs (source, driving) of one clip as uint8 arrays: src, warped, maps, target (N, S, S, 3)
     and mouth (N, 4) boxes of the driving mouth in crop pixels."""
     from bridge.render.crop import Crop, draw_maps, mouth_box
     from bridge.render.warp import WarpRenderer
-    from bridge.train.tracking import track_video
+    from bridge.train.tracking import read_frames, track_video
 
     points, _ = track_video(path)
     ok = np.flatnonzero(np.isfinite(points).all(axis=(1, 2)))
     out = {k: [] for k in ("src", "warped", "maps", "target", "mouth")}
     if len(ok) < 10:
         return {k: np.zeros((0,)) for k in out}
-    frames = _decode(path)
+    frames = read_frames(path)
     ok = ok[ok < len(frames)]
     for s in ok[np.linspace(0, len(ok) - 1, n_sources).round().astype(int)]:
         scale, shift = (rng.uniform(0.9, 1.1), rng.uniform(-0.04, 0.04, 2)) if jitter else (1.0, (0.0, 0.0))
@@ -142,6 +135,8 @@ def batch(pairs: dict, idx: np.ndarray, patch: int, rng: np.random.Generator, au
     """-> x (N, IN_CHANNELS, P, P), target (N, 3, P, P), maps (N, N_MAPS, P, P) float32 in [-1, 1], and the
     mouth weight (N, 1, P, P). Half of the patches hold the mouth; colour gains and flips are
     the same for a pair's images."""
+    from bridge.render.crop import to_input
+
     size = pairs["src"].shape[1]
     xs, ys, ms, ws = [], [], [], []
     for i in idx:
@@ -165,10 +160,10 @@ def batch(pairs: dict, idx: np.ndarray, patch: int, rng: np.random.Generator, au
             if rng.random() < 0.5:
                 imgs = [im[:, ::-1] for im in imgs]
                 weight = weight[:, ::-1]
-        w, m, s, t = (np.float32(im) / np.float32(127.5) - np.float32(1.0) for im in imgs)
-        xs.append(np.concatenate([w, m, s], 2).transpose(2, 0, 1))
-        ys.append(t.transpose(2, 0, 1))
-        ms.append(m.transpose(2, 0, 1))
+        w, m, s, t = (to_input(im) for im in imgs)
+        xs.append(np.concatenate([w, m, s]))
+        ys.append(t)
+        ms.append(m)
         ws.append(weight[None])
     return (np.ascontiguousarray(np.stack(xs)), np.ascontiguousarray(np.stack(ys)),
             np.ascontiguousarray(np.stack(ms)), np.ascontiguousarray(np.stack(ws)))
@@ -290,11 +285,11 @@ def sample_grid(G, held, path: str, n: int = 6) -> None:
     """Rows: source, warp, generator, real driving frame, for n held-out pairs."""
     import cv2
 
+    from bridge.render.crop import to_image
+
     idx = np.linspace(0, len(held["src"]) - 1, n).round().astype(int)
     out, x, y = _infer(G, held, idx)
-    to8 = lambda a: np.clip((a.transpose(1, 2, 0) + 1) * 127.5, 0, 255).astype(np.uint8)  # noqa: E731
-    rows = [np.hstack([to8(x[i, -3:]) for i in range(n)]), np.hstack([to8(x[i, :3]) for i in range(n)]),
-            np.hstack([to8(out[i]) for i in range(n)]), np.hstack([to8(y[i]) for i in range(n)])]
+    rows = [np.hstack([to_image(a) for a in arms]) for arms in (x[:, -3:], x[:, :3], out, y)]
     cv2.imwrite(path, cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
 
 
@@ -305,9 +300,11 @@ def export(run: str, path: str, log=print) -> dict:
 
     from bridge.train.gan_model import Generator
 
+    from bridge.errors import FacebridgeError
+
     ckpt = os.path.join(run, "last.pt")
     if not os.path.exists(ckpt):
-        raise FileNotFoundError(f"{run}: no last.pt (train one with: facebridge train generator --out {run})")
+        raise FacebridgeError(run, "holds no last.pt", f"train first: facebridge train generator --out {run}")
     state = torch.load(ckpt, weights_only=False)
     cfg = Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["config"].items()})
     G = Generator(cfg.width)

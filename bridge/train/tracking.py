@@ -46,6 +46,22 @@ def track_video(path: str, cache_dir: str | None = None, progress=None) -> tuple
     return points, fps
 
 
+def read_frames(path: str) -> list[np.ndarray]:
+    """Every frame of a video's first video stream, RGB uint8."""
+    import av
+
+    with av.open(path) as c:
+        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+
+
+def read_speech_track(path: str) -> np.ndarray | None:
+    """A video's sound at 16 kHz mono float32 (the rate speech analysis works at), or None."""
+    import soxr
+
+    x, rate = read_audio_track(path)
+    return None if x is None else soxr.resample(x, rate, 16000).astype(np.float32)
+
+
 def read_audio_track(path: str) -> tuple[np.ndarray | None, int | None]:
     """A video's first audio track as float32 mono at its own rate; (None, None) without one."""
     import av
