@@ -4,6 +4,12 @@ Only this loop touches sockets (ZeroMQ sockets are not thread-safe). Session wor
 and post to the outbox; the loop sends replies at once and frames when they fall due (their
 pts minus the lookahead, on the utterance's clock). Every request is validated by
 bridge.protocol; anything wrong gets an `error` reply and is counted, and the loop goes on.
+
+Taps are the daemon's other outputs (Live Link Face, VMC, the browser monitor): they get the
+very frames the PUB socket sends, but at their pts on the audio clock rather than lookahead
+early, since their receivers show a frame the moment it arrives. A tap has
+`frame(Frame)`, `video(VideoFrame)`, `stats(dict)` (about once a second) and `close()`; it is
+called on this loop and must not block (a UDP send, or a hand-off to its own thread).
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ DEFAULT_DATA = "tcp://127.0.0.1:5556"
 DEFAULT_VIDEO = "tcp://127.0.0.1:5557"
 MAX_SESSIONS = 32
 POLL_MS = 5  # loop period when idle: bounds how late a due frame can be sent
+STATS_S = 1.0  # how often taps get the daemon's stats
+PUB, TAP = 0, 1  # a due entry goes to the PUB socket, or to the taps
 
 
 def is_loopback(endpoint: str) -> bool:
@@ -48,8 +56,12 @@ def is_loopback(endpoint: str) -> bool:
 
 class Daemon:
     def __init__(self, control: str = DEFAULT_CONTROL, data: str = DEFAULT_DATA, fps: float = 30.0,
-                 lookahead_s: float = 0.1, curve_keys: str | None = None, video: str = DEFAULT_VIDEO):
+                 lookahead_s: float = 0.1, curve_keys: str | None = None, video: str = DEFAULT_VIDEO,
+                 taps=()):
         self.fps, self.lookahead_s = fps, lookahead_s
+        self.taps = list(taps)
+        self._tap_failed: set[int] = set()  # taps whose failure was logged (once each)
+        self._next_stats = 0.0
         self.ctx = zmq.Context()
         self.curve = None
         if curve_keys is not None:
@@ -81,7 +93,7 @@ class Daemon:
         self.sessions: dict[str, Session] = {}
         self.peers: dict[bytes, int] = {}  # client identity -> negotiated protocol version
         self.outq: queue.Queue = queue.Queue()
-        self.due: list = []  # heap of (due time, order, frame, session)
+        self.due: list = []  # heap of (due time, order, frame, session, PUB or TAP)
         self._order = itertools.count()
         self._ids = itertools.count(1)
         self.stop_flag = threading.Event()
@@ -111,11 +123,19 @@ class Daemon:
                     self._handle(parts)
             self._drain_outbox()
             self._send_due()
+            if self.taps and time.monotonic() >= self._next_stats:
+                self._next_stats = time.monotonic() + STATS_S
+                self._tap("stats", self.stats())
         self.close()
 
     def close(self) -> None:
         for s in self.sessions.values():
             s.close()
+        for t in self.taps:
+            try:
+                t.close()
+            except Exception:
+                log.exception("closing output %r", t)
         self.control.close(0)
         self.data.close(0)
         self.video.close(0)
@@ -222,10 +242,15 @@ class Daemon:
             elif kind == "error":
                 self._error(peer, ProtocolError(kw["code"], kw["message"]), rid)
             elif kind == "frame":
-                heapq.heappush(self.due, (kw["due"], next(self._order), kw["frame"], kw["session"]))
-            elif kind == "frames":  # a streamed chunk's frames, all due at once
+                heapq.heappush(self.due, (kw["due"], next(self._order), kw["frame"], kw["session"], PUB))
+                if self.taps:  # taps get it at its pts on the audio clock
+                    heapq.heappush(self.due, (kw["due"] + self.lookahead_s, next(self._order), kw["frame"],
+                                              kw["session"], TAP))
+            elif kind == "frames":  # a streamed chunk's frames, all due at once (to taps too: already late)
                 for frame in kw["frames"]:
-                    heapq.heappush(self.due, (kw["due"], next(self._order), frame, kw["session"]))
+                    heapq.heappush(self.due, (kw["due"], next(self._order), frame, kw["session"], PUB))
+                    if self.taps:
+                        heapq.heappush(self.due, (kw["due"], next(self._order), frame, kw["session"], TAP))
             elif kind == "video":  # rendered when due (bridge/server/video.py): send now
                 frame = kw["frame"]
                 frame.t_ns = time.time_ns()
@@ -233,6 +258,7 @@ class Daemon:
                 # and gets a newer one when it has read (ZeroMQ counts no such drops for us).
                 self.video.send_multipart(encode_video(frame), zmq.NOBLOCK)
                 self.counts["video_sent"] += 1
+                self._tap("video", frame)
             elif kind == "drop_session":
                 s = self.sessions.pop(kw["name"], None)
                 if s:
@@ -244,8 +270,11 @@ class Daemon:
     def _send_due(self) -> None:
         now = time.monotonic()
         while self.due and self.due[0][0] <= now:
-            due, _, frame, session = heapq.heappop(self.due)
+            due, _, frame, session, target = heapq.heappop(self.due)
             if session.cancelled.is_set():
+                continue
+            if target == TAP:
+                self._tap("frame", frame)
                 continue
             frame.t_ns = time.time_ns()
             try:
@@ -256,6 +285,15 @@ class Daemon:
             self.lateness.append(now - due)
             if len(self.lateness) > 10000:
                 del self.lateness[:5000]
+
+    def _tap(self, method: str, arg) -> None:
+        for t in self.taps:
+            try:
+                getattr(t, method)(arg)
+            except Exception:  # an output's bug or a dead receiver must not stop the daemon
+                if id(t) not in self._tap_failed:
+                    self._tap_failed.add(id(t))
+                    log.exception("output %r failed (logged once; it keeps being called)", t)
 
     # ---- introspection
     def schema(self) -> dict:
@@ -275,13 +313,14 @@ class Daemon:
                 "errors": dict(self.counts["errors"]),
                 "frame_lateness_ms": {"p50": round(float(np.percentile(late, 50)), 2),
                                       "p99": round(float(np.percentile(late, 99)), 2)},
-                "compute_s": {k: round(float(np.median(v)), 3) for k, v in self.timings.items()}}
+                "compute_s": {k: round(float(np.median(v)), 3) for k, v in self.timings.items()},
+                "avatars": {name: s.describe() for name, s in self.sessions.items()}}
 
 
 def run(control: str = DEFAULT_CONTROL, data: str = DEFAULT_DATA, fps: float = 30.0, lookahead_s: float = 0.1,
-        ready=print, curve_keys: str | None = None, video: str = DEFAULT_VIDEO) -> None:
+        ready=print, curve_keys: str | None = None, video: str = DEFAULT_VIDEO, taps=()) -> None:
     """Serve until SIGINT/SIGTERM."""
-    d = Daemon(control, data, fps=fps, lookahead_s=lookahead_s, curve_keys=curve_keys, video=video)
+    d = Daemon(control, data, fps=fps, lookahead_s=lookahead_s, curve_keys=curve_keys, video=video, taps=taps)
 
     def stop(signum, _frame):
         log.info("signal %d: shutting down", signum)
@@ -291,5 +330,5 @@ def run(control: str = DEFAULT_CONTROL, data: str = DEFAULT_DATA, fps: float = 3
     signal.signal(signal.SIGTERM, stop)
     ready(f"facebridge serve: control {d.endpoints[0]}  data {d.endpoints[1]}  video {d.endpoints[2]}  "
           f"(protocol {PROTOCOL_VERSION}"
-          f"{', CURVE' if d.curve else ''})")
+          f"{', CURVE' if d.curve else ''})" + "".join(f"  {t.describe()}" for t in d.taps if hasattr(t, "describe")))
     d.serve()

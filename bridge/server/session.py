@@ -41,6 +41,12 @@ class Session:
         self.thread = threading.Thread(target=self._run, name=f"session-{name}", daemon=True)
         self.thread.start()
 
+    def describe(self) -> dict:
+        """What a monitor shows about this avatar (daemon stats -> avatars)."""
+        return {"image_size": list(self.avatar.image_size) if self.avatar is not None else None,
+                "video": self.video is not None, "mode": "speaking", "utterance": self.utterance,
+                "emotion": self.emotion}
+
     # ---- called from the daemon loop (cheap)
     def submit(self, job) -> bool:
         try:
