@@ -58,7 +58,7 @@ def render_and_solve(anim):
         for lm in anim.landmarks():
             img = renderer.render(lm)
             frames.append(img)
-            faces = det._run(img)
+            faces = det.track(img)
             if faces:
                 tracked.append(faces[0])
     neutral = anim.avatar.frame.to_aligned(anim.avatar.points)

@@ -92,7 +92,7 @@ def evaluate_clip(name: str, model: GeneratorModel, every: int, det) -> dict:
             s["ssim"].append(float(sm.mean()))
             s["psnr_mouth"].append(psnr(out[y0:y1, x0:x1], truth[y0:y1, x0:x1]))
             s["ssim_mouth"].append(float(sm[y0:y1, x0:x1].mean()))
-            faces = det._run(full)
+            faces = det.track(full)
             if faces:
                 s["lmk"].append(float(np.linalg.norm(faces[0][:, :2] - points[i, :, :2], axis=1).mean() / eyes))
             if still is not None and arm in prev and still.any():

@@ -76,7 +76,7 @@ def track(frames) -> np.ndarray:
     out = np.full(len(frames), np.nan)
     with FaceMeshDetector(video=True, max_faces=1) as det:
         for i, f in enumerate(frames):
-            faces = det._run(f)
+            faces = det.track(f)
             if faces:
                 out[i] = opening(faces[0][None])[0]
     # Frames where tracking failed: interpolate from neighbours.

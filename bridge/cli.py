@@ -77,6 +77,28 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     v.add_argument("--curve-keys", metavar="DIR",
                    help="encrypt and authenticate with CURVE: keys from `facebridge keys --out DIR`")
+    _output_options(v)
+
+    pl = sub.add_parser("play", help="replay an animation.json in real time to Live Link Face, VMC, the daemon",
+                        description="Replay an animation.json (from animate or capture) in real time to the "
+                                    "no-plugin outputs and, with --serve, to engine clients and the browser monitor.")
+    pl.add_argument("animation", help="DIR/animation.json")
+    pl.add_argument("--audio", help="also play this sound (it starts with the first frame); needs sounddevice")
+    pl.add_argument("--name", default="player", help="avatar id / Live Link subject (default: player)")
+    _output_options(pl)
+    _embedded_daemon_options(pl)
+
+    c = sub.add_parser("capture", help="webcam or video -> ARKit-52 + head pose, live to the outputs",
+                       description="Performance capture: track the face from a camera (or a video file played as "
+                                   "one), solve the 52 ARKit blendshapes and head pose on the rig, and send them "
+                                   "live. Hold a relaxed face for the first second (calibration).")
+    c.add_argument("--camera", required=True, help="camera index (0 = the first) or a video file")
+    c.add_argument("--out", help="also record DIR/animation.json")
+    c.add_argument("--name", default="performer", help="avatar id / Live Link subject (default: performer)")
+    c.add_argument("--frames", type=int, help="stop after this many frames (default: until the source ends or Ctrl-C)")
+    c.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    _output_options(c)
+    _embedded_daemon_options(c)
 
     k = sub.add_parser("keys", help="create CURVE keys for serve --curve-keys (server + one client)")
     k.add_argument("--out", required=True, help="new folder for the keys")
@@ -92,6 +114,24 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("run", help="the run folder of `facebridge train generator --out RUN`")
     x.add_argument("--out", default=os.path.join("models", "generator.onnx"), help="ONNX file to write")
     return p
+
+
+def _output_options(p) -> None:
+    p.add_argument("--livelink", action="append", metavar="[AVATAR=]HOST:PORT",
+                   help="send Live Link Face packets (Unreal's Live Link, MetaHumans) here; each avatar is its "
+                        "own subject; repeat for more receivers (Unreal listens on 11111)")
+    p.add_argument("--vmc", action="append", metavar="[AVATAR=]HOST:PORT",
+                   help="send one avatar (default: the first) over the VMC protocol (VSeeFace, Warudo, VNyan; "
+                        "usually port 39539); repeat for more")
+    p.add_argument("--web", metavar="HOST:PORT", help="serve the browser monitor here, e.g. 127.0.0.1:8080")
+
+
+def _embedded_daemon_options(p) -> None:
+    p.add_argument("--serve", action="store_true",
+                   help="also run the daemon, with this avatar on it, for engine clients (implied by --web)")
+    p.add_argument("--control", default="tcp://127.0.0.1:5555", help="with --serve: ROUTER endpoint")
+    p.add_argument("--data", default="tcp://127.0.0.1:5556", help="with --serve: PUB endpoint for motion frames")
+    p.add_argument("--video", default="tcp://127.0.0.1:5557", help="with --serve: PUB endpoint for video")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,6 +155,10 @@ def main(argv: list[str] | None = None) -> int:
             return _reenact(args)
         if args.command == "export":
             return _export(args)
+        if args.command == "play":
+            return _play(args)
+        if args.command == "capture":
+            return _capture(args)
         if args.command == "keys":
             from bridge.server.security import create_keys
 
@@ -128,14 +172,19 @@ def main(argv: list[str] | None = None) -> int:
             # before numpy loads; an explicit setting by the user wins.
             for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
                 os.environ.setdefault(var, "1")
+            from bridge.outputs.targets import make_outputs
             from bridge.server import run
 
             if not (1 <= args.fps <= 120) or not (0 <= args.lookahead <= 2):
                 raise InputError("serve", "--fps must be 1..120 and --lookahead 0..2 s", "see --help")
+            taps = make_outputs(args.livelink, args.vmc, args.web, fps=args.fps)
             try:
                 run(args.control, args.data, fps=args.fps, lookahead_s=args.lookahead,
-                    ready=lambda line: print(line, flush=True), curve_keys=args.curve_keys, video=args.video)
+                    ready=lambda line: print(line, flush=True), curve_keys=args.curve_keys, video=args.video,
+                    taps=taps)
             except Exception as e:  # zmq.ZMQError: address in use, bad endpoint
+                for t in taps:
+                    t.close()
                 if type(e).__name__ != "ZMQError":
                     raise
                 raise InputError("serve", f"cannot bind ({e})", "pick a free port or a valid tcp://HOST:PORT") from None
@@ -213,6 +262,109 @@ def _reenact(args) -> int:
     lost = f", face lost on {info['lost']} (held, then eased to rest)" if info["lost"] else ""
     progress.done(f"wrote {args.out}: {info['frames']} frames at {info['fps']:g} fps{lost} "
                   f"in {time.monotonic() - t0:.1f} s")
+    return 0
+
+
+def _frame_sink(args, name: str, image_size, mode: str, fps: float):
+    """Where play and capture send their frames: the outputs directly, or (--serve, --web) an
+    embedded daemon's live avatar, which feeds its subscribers and the same outputs.
+    -> (sink(Frame), close())."""
+    from bridge.outputs.targets import make_outputs
+
+    taps = make_outputs(args.livelink, args.vmc, args.web, fps=fps)
+    if not (args.serve or args.web):
+        def sink(frame):
+            for t in taps:
+                t.frame(frame)
+
+        def close():
+            for t in taps:
+                t.close()
+        return sink, close
+    from bridge.server.daemon import Daemon
+
+    try:
+        d = Daemon(args.control, args.data, fps=fps, video=args.video, taps=taps)
+    except Exception as e:  # zmq.ZMQError: address in use, bad endpoint
+        for t in taps:
+            t.close()
+        if type(e).__name__ != "ZMQError":
+            raise
+        raise InputError("--serve", f"cannot bind ({e})", "pick free ports with --control/--data/--video") from None
+    live = d.add_live(name, image_size, mode)
+    d.start()
+    print(f"facebridge serve: control {d.endpoints[0]}  data {d.endpoints[1]}  video {d.endpoints[2]}  (protocol 1)"
+          + "".join(f"  {t.describe()}" for t in taps if hasattr(t, "describe")) + f"  avatar {name}", flush=True)
+    return live.push, d.stop
+
+
+def _play(args) -> int:
+    from bridge.outputs.targets import check_targets
+    from bridge.play import load_playable, open_audio, play
+
+    check_targets(args.livelink, args.vmc, args.web)
+    p = load_playable(args.animation)
+    player = open_audio(args.audio) if args.audio else None
+    sink, close = _frame_sink(args, args.name, p.image_size, p.mode, p.fps)
+    try:
+        t0 = None
+        if player is not None:
+            player.start()
+            t0 = player.t0
+        n = play(p, sink, name=args.name, t0=t0)
+    except KeyboardInterrupt:
+        n = None
+    finally:
+        if player is not None:
+            player.close()
+        close()
+    print(f"played {args.animation}: {n if n is not None else 'stopped after some'} of {p.n_frames} frames "
+          f"at {p.fps:g} fps", file=sys.stderr)
+    return 0
+
+
+def _capture(args) -> int:
+    from bridge.capture import Recording, open_source, run_capture
+    from bridge.outputs.targets import check_targets
+
+    check_targets(args.livelink, args.vmc, args.web)
+    if args.frames is not None and args.frames < 1:
+        raise InputError("--frames", f"{args.frames} is not a frame count", "pass 1 or more, or leave it out")
+    if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise InputError(f"--out {args.out}", "exists and is not a directory", "pass a directory path")
+    live = bool(args.livelink or args.vmc or args.serve or args.web)
+    if not live and not args.out:
+        raise InputError("capture", "has nowhere to send frames",
+                         "add --livelink HOST:PORT, --vmc HOST:PORT, --serve, --web HOST:PORT or --out DIR")
+    source = open_source(args.camera, realtime=live)
+    try:
+        sink, close = _frame_sink(args, args.name, source.size, "performing", source.fps)
+        record = None
+        try:
+            def on_frame(stats, performer, _last=[0.0]):
+                if args.quiet or time.monotonic() - _last[0] < 1.0:
+                    return
+                _last[0] = time.monotonic()
+                fps = stats.frames / max(1e-6, time.monotonic() - t0)
+                print(f"capture: {stats.frames} frames, {fps:.1f} frames/s"
+                      + ("" if performer.calibrated else " (calibrating: hold a relaxed face)"), file=sys.stderr)
+
+            t0 = time.monotonic()
+            record = Recording(fps=source.fps, image_size=source.size) if args.out else None
+            stats = run_capture(source, sink, name=args.name, record=record, max_frames=args.frames,
+                                progress=on_frame)
+        finally:
+            close()
+    finally:
+        source.close()
+    if record is not None:
+        from bridge.outputs.animation_file import write_animation
+
+        os.makedirs(args.out, exist_ok=True)
+        write_animation(os.path.join(args.out, "animation.json"), record.finish())
+    skipped = getattr(source, "skipped", 0)
+    print(f"captured {stats.summary()}" + (f", {skipped} frames skipped to keep up" if skipped else "")
+          + (f"; wrote {args.out}/animation.json" if args.out else ""), file=sys.stderr)
     return 0
 
 

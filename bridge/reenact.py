@@ -67,22 +67,15 @@ def retarget(points: np.ndarray, fps: float, avatar, head: str = "rotate") -> np
     scales it; "still" keeps the head as in the portrait (expression only)."""
     if head not in HEAD_MODES:
         raise ValueError(f"head must be one of {HEAD_MODES}")
-    from bridge.face.align import FaceFrame
-    from bridge.motion.rig import Rig
-    from bridge.motion.solver import Solver, rigid_align
+    from bridge.motion.performance import PerformanceSolver
 
-    ok = np.isfinite(points).all(axis=(1, 2))
-    idx = np.flatnonzero(ok)
-    frames = {i: FaceFrame.from_points(points[i]) for i in idx}
-    aligned = {i: frames[i].to_aligned(points[i]) for i in idx}
-    rest = np.median(np.array([aligned[i] for i in idx]), axis=0)
-    solver = Solver(Rig.from_neutral(rest))
-    ref = frames[idx[0]]
+    solver = PerformanceSolver.from_track(points)
+    ref = solver.reference
     src_expr = {}
-    for i in idx:
-        s, r, t = rigid_align(aligned[i], rest)  # driving -> rest: its inverse is the head motion
-        weights = solver.solve((s * (r @ aligned[i].T)).T + t)
-        face = avatar.rig.apply(weights[None])[0]
+    for i in np.flatnonzero(np.isfinite(points).all(axis=(1, 2))):
+        solved = solver.solve(points[i])
+        s, r, t = solved.scale, solved.rotation, solved.translation
+        face = avatar.rig.apply(solved.weights[None])[0]
         if head == "still":
             src_expr[i] = avatar.frame.to_image(face)
             continue
@@ -91,7 +84,7 @@ def retarget(points: np.ndarray, fps: float, avatar, head: str = "rotate") -> np
         posed = ((face - t) @ r) / s
         if head == "rotate":
             posed -= (-t @ r) / s
-        f = frames[i]  # ...and the roll in the picture relative to the first tracked frame
+        f = solved.frame  # ...and the roll in the picture relative to the first tracked frame
         c, si = np.cos(f.angle - ref.angle), np.sin(f.angle - ref.angle)
         posed[:, :2] = posed[:, :2] @ np.array([[c, -si], [si, c]]).T
         if head == "full":  # the face's position and size in the picture, too
@@ -102,8 +95,15 @@ def retarget(points: np.ndarray, fps: float, avatar, head: str = "rotate") -> np
     return _fill_lost(src_expr, len(points), fps, avatar.points)
 
 
+def lost_blend(lost_for_s: float) -> float:
+    """How far towards rest a frame is after the face has been lost this long: 0 for HOLD_S
+    (hold the last pose), then a smooth step to 1 over EASE_S. Capture uses it live."""
+    k = float(np.clip((lost_for_s - HOLD_S) / EASE_S, 0.0, 1.0))
+    return k * k * (3 - 2 * k)
+
+
 def _fill_lost(solved: dict, n: int, fps: float, rest: np.ndarray) -> np.ndarray:
-    """Frames without a face: hold the last solved frame HOLD_S, then ease to rest over EASE_S;
+    """Frames without a face: hold the last solved frame, then ease to rest (lost_blend);
     before the first solved frame, the rest pose."""
     out = np.empty((n, *rest.shape), np.float64)
     last, lost_for = rest, 0
@@ -112,8 +112,7 @@ def _fill_lost(solved: dict, n: int, fps: float, rest: np.ndarray) -> np.ndarray
             out[i], last, lost_for = solved[i], solved[i], 0
             continue
         lost_for += 1
-        k = np.clip((lost_for / fps - HOLD_S) / EASE_S, 0.0, 1.0)
-        k = k * k * (3 - 2 * k)
+        k = lost_blend(lost_for / fps)
         out[i] = (1 - k) * last + k * rest
     return out
 

@@ -103,6 +103,11 @@ class FaceMeshDetector:
             faces.append(a)
         return faces
 
+    def track(self, rgb: np.ndarray) -> list[np.ndarray]:
+        """Faces in one frame of a video (tracking mode: follows the face from the last frame),
+        as (478, 3) arrays in pixels."""
+        return self._run(rgb)
+
     def detect_all(self, rgb: np.ndarray) -> list[np.ndarray]:
         """All faces, as (478, 3) arrays in pixels of `rgb`, largest first."""
         import cv2

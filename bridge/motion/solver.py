@@ -11,11 +11,24 @@ from bridge.motion.rig import Rig
 
 class Solver:
     """Bounded (0..1) least squares with a small ridge term, which keeps near-twin shapes
-    (e.g. mouthRoll vs mouthPress) from trading off wildly."""
+    (e.g. mouthRoll vs mouthPress) from trading off wildly.
 
-    def __init__(self, rig: Rig, ridge: float = 1e-4):
+    shape_ridge: a stronger prior on some shapes ({name: weight}); point_weights: (478,) how
+    much each landmark's residual counts (performance capture uses both; see
+    bridge/motion/performance.py)."""
+
+    def __init__(self, rig: Rig, ridge: float = 1e-4, shape_ridge: dict[str, float] | None = None,
+                 point_weights: np.ndarray | None = None):
+        from bridge.motion import arkit
+
         a = rig.matrix
-        self._a = np.vstack([a, np.sqrt(ridge) * np.eye(a.shape[1])])
+        prior = np.full(a.shape[1], ridge)
+        for name, value in (shape_ridge or {}).items():
+            prior[arkit.INDEX[name]] = value
+        self._w = None if point_weights is None else np.repeat(np.asarray(point_weights, np.float64), 3)
+        if self._w is not None:
+            a = a * self._w[:, None]
+        self._a = np.vstack([a, np.diag(np.sqrt(prior))])
         self._rig = rig
 
     def solve(self, aligned: np.ndarray) -> np.ndarray:
@@ -26,7 +39,8 @@ class Solver:
         out = np.empty((len(frames), self._a.shape[1]))
         zeros = np.zeros(self._a.shape[1])
         for i, f in enumerate(frames):
-            b = np.concatenate([(f - self._rig.neutral).ravel(), zeros])
+            d = (f - self._rig.neutral).ravel()
+            b = np.concatenate([d if self._w is None else d * self._w, zeros])
             out[i] = lsq_linear(self._a, b, bounds=(0.0, 1.0), method="bvls").x
         return out[0] if single else out
 

@@ -143,6 +143,28 @@ class Daemon:
             self.curve.stop()
         self.ctx.term()
 
+    def add_live(self, name: str, image_size, mode: str):
+        """An avatar this process drives (capture, play): -> LiveAvatar; push frames to it from
+        one thread. Safe to call while serve() runs on another thread."""
+        from bridge.server.live import LiveAvatar
+
+        live = LiveAvatar(name, image_size, mode, self.post)
+        self.post("add_live", None, None, live=live)
+        return live
+
+    def start(self) -> threading.Thread:
+        """Serve on a background thread (capture and play embed the daemon); stop() ends it."""
+        t = threading.Thread(target=self.serve, name="daemon", daemon=True)
+        t.start()
+        self._thread = t
+        return t
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.stop_flag.set()
+        t = getattr(self, "_thread", None)
+        if t is not None:
+            t.join(timeout)
+
     def _reply(self, peer: bytes, data: bytes) -> None:
         try:
             self.control.send_multipart([peer, data], zmq.NOBLOCK)
@@ -203,6 +225,10 @@ class Daemon:
         if session is None or session.avatar is None and kind != "stop":
             raise ProtocolError("unknown_avatar", f"no avatar {msg['avatar']!r} (create_avatar first; "
                                 f"avatars: {', '.join(self.sessions) or 'none'})", rid)
+        if getattr(session, "live", False) and kind in ("speak", "listen", "set_emotion"):
+            raise ProtocolError("bad_input", f"avatar {session.name} is {session.mode} (driven by this daemon's "
+                                f"{'camera' if session.mode == 'performing' else 'file player'}); it takes no {kind} "
+                                "(create an avatar of your own to make one speak)", rid)
         if kind == "speak":
             args = {k: msg[k] for k in ("audio", "pcm", "rate", "final", "text", "emotion") if k in msg}
             if not session.submit(("speak", peer, rid, args)):
@@ -259,6 +285,8 @@ class Daemon:
                 self.video.send_multipart(encode_video(frame), zmq.NOBLOCK)
                 self.counts["video_sent"] += 1
                 self._tap("video", frame)
+            elif kind == "add_live":  # capture/play's own avatar (bridge/server/live.py)
+                self.sessions[kw["live"].name] = kw["live"]
             elif kind == "drop_session":
                 s = self.sessions.pop(kw["name"], None)
                 if s:

@@ -35,7 +35,7 @@ def track_video(path: str, cache_dir: str | None = None, progress=None) -> tuple
         fps = float(vs.average_rate)
         total = vs.frames or 0
         for i, frame in enumerate(c.decode(video=0)):
-            faces = det._run(frame.to_ndarray(format="rgb24"))
+            faces = det.track(frame.to_ndarray(format="rgb24"))
             out.append(faces[0] if faces else np.full((478, 3), np.nan, np.float32))
             if progress and total:
                 progress(min(1.0, (i + 1) / total))
