@@ -28,10 +28,12 @@ demo: $(STAMP)
 	@echo "demo: open out/demo/preview.mp4 (animation data: out/demo/animation.json)"
 
 # pytest exits 5 when it collected no test: that is a failure here, never a silent pass.
-# espeak-ng (the viseme training test speaks with it) comes from apt when missing and we are root.
+# espeak-ng (the viseme training test speaks with it) and chromium (the browser monitor's test
+# drives it) come from apt when missing and we are root.
 test: $(TEST_STAMP)
-	@command -v espeak-ng >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
-		apt-get install -y -qq espeak-ng >/dev/null; } || echo "make test: no espeak-ng, its test will skip" >&2
+	@command -v espeak-ng >/dev/null && command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng chromium >/dev/null; } || \
+		echo "make test: no espeak-ng or chromium, their tests will skip" >&2
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest ran no tests" >&2; exit 1; fi; exit $$rc
 
