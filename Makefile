@@ -45,6 +45,9 @@ bench: $(TEST_STAMP)
 	$(PY) bench/generator.py
 	$(PY) bench/daemon.py
 	$(PY) bench/soak.py --minutes 10
+	$(PY) bench/capture.py
+	$(PY) bench/outputs.py
+	$(PY) bench/soak.py --minutes 10 --monitor
 
 clean:
 	rm -rf out build *.egg-info .pytest_cache

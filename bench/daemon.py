@@ -45,11 +45,16 @@ WAV = os.path.join(ROOT, "samples", "hello.wav")
 TEXT = open(os.path.join(ROOT, "samples", "hello.txt")).read().strip()
 
 
-def start():
+def start(*extra, line_out=None):
+    """A daemon on OS-chosen ports -> (process, control, data); extra: more serve options;
+    line_out: a list that gets the ready line."""
     p = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--video", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*",
-                          "--data", "tcp://127.0.0.1:*"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          "--data", "tcp://127.0.0.1:*", *extra], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                          text=True, cwd=ROOT)
-    m = re.search(r"control (\S+)\s+data (\S+)", p.stdout.readline())
+    line = p.stdout.readline()
+    if line_out is not None:
+        line_out.append(line)
+    m = re.search(r"control (\S+)\s+data (\S+)", line)
     return p, m.group(1), m.group(2)
 
 

@@ -131,11 +131,38 @@ class Performer:
     calibrated: bool = False
     last: tuple | None = None  # (weights, head_pose, landmarks) of the last tracked frame
     lost_s: float = 0.0
+    background: bool = True  # build the calibrated solver on a thread (live); False: at once (repeatable)
+    _building: object = None  # the calibrated solver, being built on a thread
+
+    def _calibrate(self, points: np.ndarray) -> None:
+        """Collect the first CALIBRATE_S of faces; their rest shape's solver is built on a
+        thread (a rig takes ~0.2 s to build: a live stream must not stall for it) and replaces
+        the provisional one when ready."""
+        import concurrent.futures
+
+        from bridge.face.align import FaceFrame
+        from bridge.motion.performance import PerformanceSolver, rest_shape
+
+        if self._building is not None:
+            if self._building.done():
+                self.solver, self.calibrated, self._building = self._building.result(), True, None
+            return
+        frame = FaceFrame.from_points(points)
+        self.calibration.append(frame.to_aligned(points))
+        if len(self.calibration) >= max(1, round(CALIBRATE_S * self.fps)):
+            rest, ref = rest_shape(np.array(self.calibration)), self.solver.reference
+            self.calibration = []
+            if not self.background:
+                self.solver, self.calibrated = PerformanceSolver(rest, ref), True
+                return
+            pool = concurrent.futures.ThreadPoolExecutor(1)
+            self._building = pool.submit(PerformanceSolver, rest, ref)
+            pool.shutdown(wait=False)
 
     def step(self, points: np.ndarray | None):
         """points: (478, 3) pixels or None (no face) -> (weights, head_pose, landmarks or None)."""
         from bridge.face.align import FaceFrame
-        from bridge.motion.performance import PerformanceSolver, rest_shape
+        from bridge.motion.performance import PerformanceSolver
         from bridge.reenact import lost_blend
 
         if points is None:
@@ -150,12 +177,7 @@ class Performer:
             frame = FaceFrame.from_points(points)
             self.solver = PerformanceSolver(frame.to_aligned(points), frame)
         if not self.calibrated:
-            frame = FaceFrame.from_points(points)
-            self.calibration.append(frame.to_aligned(points))
-            if len(self.calibration) >= max(1, round(CALIBRATE_S * self.fps)):
-                self.solver = PerformanceSolver(rest_shape(np.array(self.calibration)), self.solver.reference)
-                self.calibrated = True
-                self.calibration = []
+            self._calibrate(points)
         s = self.solver.solve(points)
         # Landmarks from the rig (what engines see), posed back into the picture.
         lm = s.frame.to_image(((self.solver.rig.apply(s.weights[None])[0] - s.translation) @ s.rotation) / s.scale)
@@ -224,7 +246,7 @@ def run_capture(source, sink, name: str = "performer", record: Recording | None 
     from bridge.face import FaceMeshDetector
 
     stats = CaptureStats()
-    performer = Performer(fps=source.fps)
+    performer = Performer(fps=source.fps, background=source.realtime)
     t_start = time.monotonic()
     with FaceMeshDetector(video=True, max_faces=1) as det:
         try:

@@ -28,7 +28,10 @@ class Solver:
         self._w = None if point_weights is None else np.repeat(np.asarray(point_weights, np.float64), 3)
         if self._w is not None:
             a = a * self._w[:, None]
-        self._a = np.vstack([a, np.diag(np.sqrt(prior))])
+        # min |A w - b| equals min |R w - Q^T b| for A = QR: the bounded solver then works on
+        # 52 rows instead of 1,486 (the same solution, ~10x faster: live capture needs it).
+        self._q, self._r = np.linalg.qr(np.vstack([a, np.diag(np.sqrt(prior))]))
+        self._m = a.shape[0]
         self._rig = rig
 
     def solve(self, aligned: np.ndarray) -> np.ndarray:
@@ -36,12 +39,11 @@ class Solver:
         aligned = np.asarray(aligned, np.float64)
         single = aligned.ndim == 2
         frames = aligned[None] if single else aligned
-        out = np.empty((len(frames), self._a.shape[1]))
-        zeros = np.zeros(self._a.shape[1])
+        out = np.empty((len(frames), self._r.shape[1]))
         for i, f in enumerate(frames):
             d = (f - self._rig.neutral).ravel()
-            b = np.concatenate([d if self._w is None else d * self._w, zeros])
-            out[i] = lsq_linear(self._a, b, bounds=(0.0, 1.0), method="bvls").x
+            c = self._q[:self._m].T @ (d if self._w is None else d * self._w)  # the prior rows' targets are 0
+            out[i] = lsq_linear(self._r, c, bounds=(0.0, 1.0), method="bvls").x
         return out[0] if single else out
 
 

@@ -46,6 +46,12 @@ def examples() -> dict[str, list[bytes]]:
         "ok": [encode_reply("ok", 4, avatar="a1", utterance=1, frames=154, duration_s=5.12)],
         "error": [encode_reply("error", 9, code="unknown_avatar", message="no avatar 'zz' (create_avatar first)")],
         "frame_anim": encode_frame(f),
+        # A camera-driven avatar (facebridge capture --serve): mode "performing", with landmarks.
+        "frame_performing": encode_frame(Frame(
+            avatar="performer", kind="anim", seq=12, pts=0.4, t_ns=1_700_000_000_000_000_000, mode="performing",
+            utterance=1, emotion="neutral", blendshapes=np.linspace(1, 0, arkit.N, dtype=np.float32),
+            head_pose=np.array([-3, 4, 1, 0.5, -0.2, 1], np.float32),
+            landmarks=np.arange(478 * 3, dtype=np.float32).reshape(478, 3) / 4, final=False)),
         "create_avatar_video": [encode_request("create_avatar", 10, image=b"\x89PNG\r\n\x1a\n", name="a2",
                                                render="warp", video_size=256)],
         "frame_video": encode_video(VideoFrame(avatar="a2", seq=3, pts=0.1, t_ns=1_700_000_000_000_000_000,
