@@ -377,3 +377,60 @@ def test_capture_video_without_a_face(tmp_path):
 def test_capture_bad_input_in_one_line(args, problem):
     r = run_cli("capture", *args, timeout=60)
     assert r.returncode == 1 and problem in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_play_audio_without_a_sound_output_is_one_line(tmp_path):
+    write_animation(tmp_path / "animation.json", n=10)
+    r = run_cli("play", str(tmp_path / "animation.json"), "--livelink", "127.0.0.1:9", "--audio", HELLO_WAV, timeout=60)
+    if r.returncode == 0:
+        pytest.skip("this machine has a sound output: --audio played")
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert re.search(r"--audio .*: cannot (play sound here|open a sound output)", r.stderr), r.stderr
+    r = run_cli("play", str(tmp_path / "animation.json"), "--livelink", "127.0.0.1:9", "--audio", "/no/such.wav",
+                timeout=60)
+    assert r.returncode == 1 and "/no/such.wav" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_performance_solver_recovers_head_pose_and_jaw(avatar):
+    """Landmarks drawn by the rig with known weights and head poses solve back to them (the
+    head angles capture sends to Live Link and VMC)."""
+    from bridge.motion.performance import PerformanceSolver
+    from bridge.motion.pose import apply_pose
+
+    rng = np.random.default_rng(3)
+    w = np.zeros((40, 52))
+    w[:, J] = rng.uniform(0, 0.6, 40)
+    pose = np.zeros((40, 6))
+    pose[:, :3] = rng.uniform(-20, 20, (40, 3))
+    points = avatar.frame.to_image(apply_pose(avatar.rig.apply(w), pose))
+    solver = PerformanceSolver(avatar.frame.to_aligned(avatar.points), avatar.frame)
+    solved = [solver.solve(p) for p in points]
+    assert np.abs(np.array([s.head_pose[:3] for s in solved]) - pose[:, :3]).max() < 0.01
+    assert np.corrcoef([s.weights[J] for s in solved], w[:, J])[0, 1] > 0.99
+
+
+def test_capture_holds_then_eases_to_rest_when_the_face_is_lost(tmp_path):
+    import av
+
+    video = shared_video("lp_d11")
+    path = str(tmp_path / "lost.mp4")
+    with av.open(video) as src, av.open(path, "w") as dst:
+        s = dst.add_stream("libx264", rate=25)
+        s.pix_fmt = "yuv420p"
+        frames = [f.to_ndarray(format="rgb24") for _, f in zip(range(50), src.decode(video=0))]
+        s.width, s.height = frames[0].shape[1], frames[0].shape[0]
+        frames += [np.full_like(frames[0], 40)] * 40  # the face leaves: 1.6 s of an empty picture
+        for img in frames:
+            for pkt in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                dst.mux(pkt)
+        for pkt in s.encode():
+            dst.mux(pkt)
+    r = run_cli("capture", "--camera", path, "--out", str(tmp_path / "o"), timeout=120)
+    assert r.returncode == 0 and "face lost on 40" in r.stderr, r.stderr
+    a = json.load(open(tmp_path / "o" / "animation.json"))
+    w, pose = np.array(a["blendshapes"]), np.array(a["head_pose"])
+    assert np.abs(w[49]).sum() > 0.1  # the last tracked face was not at rest
+    assert np.allclose(w[50:55], w[49], atol=1e-4)  # held (0.25 s = 6 frames)...
+    assert np.abs(w[-10:]).max() < 1e-6 and np.abs(pose[-10:]).max() < 1e-6  # ...then at rest
+    step = np.abs(np.diff(w[55:75], axis=0)).sum(1)
+    assert step.max() < 0.25 * np.abs(w[49]).sum()  # eased over 0.5 s, not snapped
