@@ -182,12 +182,8 @@ def main(argv: list[str] | None = None) -> int:
                 run(args.control, args.data, fps=args.fps, lookahead_s=args.lookahead,
                     ready=lambda line: print(line, flush=True), curve_keys=args.curve_keys, video=args.video,
                     taps=taps)
-            except Exception as e:  # zmq.ZMQError: address in use, bad endpoint
-                for t in taps:
-                    t.close()
-                if type(e).__name__ != "ZMQError":
-                    raise
-                raise InputError("serve", f"cannot bind ({e})", "pick a free port or a valid tcp://HOST:PORT") from None
+            except Exception as e:
+                _bind_failed(e, taps, "serve", "pick a free port or a valid tcp://HOST:PORT")
             return 0
     except FacebridgeError as e:
         print(f"facebridge: error: {e}", file=sys.stderr)
@@ -285,17 +281,22 @@ def _frame_sink(args, name: str, image_size, mode: str, fps: float):
 
     try:
         d = Daemon(args.control, args.data, fps=fps, video=args.video, taps=taps)
-    except Exception as e:  # zmq.ZMQError: address in use, bad endpoint
-        for t in taps:
-            t.close()
-        if type(e).__name__ != "ZMQError":
-            raise
-        raise InputError("--serve", f"cannot bind ({e})", "pick free ports with --control/--data/--video") from None
+    except Exception as e:
+        _bind_failed(e, taps, "--serve", "pick free ports with --control/--data/--video")
     live = d.add_live(name, image_size, mode)
     d.start()
-    print(f"facebridge serve: control {d.endpoints[0]}  data {d.endpoints[1]}  video {d.endpoints[2]}  (protocol 1)"
-          + "".join(f"  {t.describe()}" for t in taps if hasattr(t, "describe")) + f"  avatar {name}", flush=True)
+    print(d.ready_line() + f"  avatar {name}", flush=True)
     return live.push, d.stop
+
+
+def _bind_failed(e: Exception, taps, what: str, hint: str):
+    """The daemon could not start: close the outputs; a ZMQError (address in use, bad
+    endpoint) is the user's to fix, anything else a bug."""
+    for t in taps:
+        t.close()
+    if type(e).__name__ != "ZMQError":
+        raise e
+    raise InputError(what, f"cannot bind ({e})", hint) from None
 
 
 def _play(args) -> int:

@@ -324,6 +324,12 @@ class Daemon:
                     log.exception("output %r failed (logged once; it keeps being called)", t)
 
     # ---- introspection
+    def ready_line(self) -> str:
+        """The first line `serve` prints: endpoints, protocol, outputs (tests and tools parse it)."""
+        return (f"facebridge serve: control {self.endpoints[0]}  data {self.endpoints[1]}  video {self.endpoints[2]}  "
+                f"(protocol {PROTOCOL_VERSION}{', CURVE' if self.curve else ''})"
+                + "".join(f"  {t.describe()}" for t in self.taps if hasattr(t, "describe")))
+
     def schema(self) -> dict:
         return {"blendshape_names": list(arkit.NAMES), "landmarks": 478,
                 "head_pose": ["pitch", "yaw", "roll", "tx", "ty", "tz"], "fps": self.fps,
@@ -356,7 +362,5 @@ def run(control: str = DEFAULT_CONTROL, data: str = DEFAULT_DATA, fps: float = 3
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    ready(f"facebridge serve: control {d.endpoints[0]}  data {d.endpoints[1]}  video {d.endpoints[2]}  "
-          f"(protocol {PROTOCOL_VERSION}"
-          f"{', CURVE' if d.curve else ''})" + "".join(f"  {t.describe()}" for t in d.taps if hasattr(t, "describe")))
+    ready(d.ready_line())
     d.serve()
