@@ -77,7 +77,7 @@ def decoded(parts: list[bytes]):
         return {"topic": parts[0].decode(), "header": _jsonable(msgpack.unpackb(parts[1], raw=False)),
                 "blobs": [list(parts[2])]}
     return {"topic": parts[0].decode(), "header": _jsonable(msgpack.unpackb(parts[1], raw=False)),
-            "blobs": [np.frombuffer(p, "<f4").round(6).tolist() for p in parts[2:]]}
+            "blobs": [np.frombuffer(p, "<f4").astype(np.float64).round(6).tolist() for p in parts[2:]]}
 
 
 def write(folder: str) -> None:
