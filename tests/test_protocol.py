@@ -39,6 +39,9 @@ def test_golden_files_are_what_the_codec_writes(name):
         from bridge.protocol import decode_video
 
         assert decode_video(parts).pixels.shape == (2, 3, 3)
+    elif name == "frame_performing":  # a camera-driven avatar's frame, with landmarks
+        f = decode_frame(parts)
+        assert f.avatar == "performer" and f.mode == "performing" and f.landmarks.shape == (478, 3)
     elif len(parts) > 1:
         f = decode_frame(parts)
         assert f.avatar == "a1" and f.seq == 7 and f.blendshapes.shape == (52,) and f.emotion == "joy"
