@@ -27,7 +27,8 @@ def examples() -> dict[str, list[bytes]]:
               utterance=1, emotion="joy", blendshapes=np.linspace(0, 1, arkit.N, dtype=np.float32),
               head_pose=np.array([1, -2, 0.5, 0, 0.1, 0], np.float32), final=False)
     schema = {"blendshape_names": arkit.NAMES, "landmarks": 478, "head_pose": ["pitch", "yaw", "roll", "tx", "ty", "tz"],
-              "fps": 30.0, "topics": ["anim.<avatar>", "video.<avatar>"],
+              "fps": 30.0, "lookahead_s": 0.1, "topics": ["anim.<avatar>", "video.<avatar>"],
+              "blobs": {"blendshapes": [52], "head_pose": [6], "landmarks": [478, 3]},
               "video": {"endpoint": "tcp://127.0.0.1:5557", "format": "rgb24"}}
     return {
         "hello": [encode_request("hello", 1, protocol=1, client="unity-client/0.1")],
