@@ -28,12 +28,19 @@ demo: $(STAMP)
 	@echo "demo: open out/demo/preview.mp4 (animation data: out/demo/animation.json)"
 
 # pytest exits 5 when it collected no test: that is a failure here, never a silent pass.
-# espeak-ng (the viseme training test speaks with it) and chromium (the browser monitor's test
-# drives it) come from apt when missing and we are root.
+# Debian packages the tests drive, installed from apt when missing and we are root (as CI is):
+# espeak-ng (viseme training), chromium (the browser monitor), mono-mcs + libzmq5 (the Unity
+# client), cmake + the zmq/msgpack C++ headers (the Unreal client's core).
+TEST_APT := espeak-ng chromium mono-mcs libzmq5 cmake g++ libzmq3-dev cppzmq-dev libmsgpack-cxx-dev
 test: $(TEST_STAMP)
-	@command -v espeak-ng >/dev/null && command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng chromium >/dev/null; } || \
-		echo "make test: no espeak-ng or chromium, their tests will skip" >&2
+	@missing=; for c in espeak-ng chromium mcs mono cmake g++; do command -v $$c >/dev/null || missing=1; done; \
+	for f in /usr/include/zmq.hpp /usr/include/msgpack.hpp; do [ -e $$f ] || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then { apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_APT) >/dev/null; } || \
+			echo "make test: apt-get failed; the tests that need $(TEST_APT) skip" >&2; \
+		else echo "make test: not root, cannot install $(TEST_APT); the tests that need them skip" >&2; fi; \
+	fi
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest ran no tests" >&2; exit 1; fi; exit $$rc
 
