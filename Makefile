@@ -54,6 +54,7 @@ bench: $(TEST_STAMP)
 	$(PY) bench/soak.py --minutes 10
 	$(PY) bench/capture.py
 	$(PY) bench/outputs.py
+	$(PY) bench/clients.py
 	$(PY) bench/soak.py --minutes 10 --monitor
 
 clean:
