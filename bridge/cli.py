@@ -104,9 +104,10 @@ def _parser() -> argparse.ArgumentParser:
     k.add_argument("--out", required=True, help="new folder for the keys")
 
     t = sub.add_parser("train", help="retrain a shipped model (needs the train extra)")
-    t.add_argument("what", choices=["emotion", "expression", "visemes", "generator"],
+    t.add_argument("what", choices=["emotion", "expression", "visemes", "mouth", "generator"],
                    help="emotion: the text emotion model; expression: the expression network; "
-                        "visemes: the streamed viseme classifier (needs espeak-ng); generator: the GAN renderer")
+                        "visemes: the streamed viseme classifier (needs espeak-ng); mouth: the mouth-opening "
+                        "model (needs ../shared/data); generator: the GAN renderer")
     t.add_argument("rest", nargs=argparse.REMAINDER, help="options of that training script (--help)")
 
     x = sub.add_parser("export", help="export a trained run to ONNX (needs the train extra)")
@@ -404,6 +405,8 @@ def _train(args) -> int:
             from bridge.train.expression import main as train_main
         elif args.what == "visemes":
             from bridge.train.visemes import main as train_main
+        elif args.what == "mouth":
+            from bridge.train.mouth import main as train_main
         else:
             from bridge.train.generator import main as train_main
     except ImportError as e:

@@ -43,6 +43,9 @@ class Client:
         self.ctx = zmq.Context()
         self.req = self.ctx.socket(zmq.DEALER)
         self.req.setsockopt(zmq.LINGER, 0)
+        # A DEALER with no connected peer blocks on send: when a CURVE handshake is refused
+        # (or the daemon is gone) before the first request, that would be forever.
+        self.req.setsockopt(zmq.SNDTIMEO, max(1, int(timeout_s * 1000)))
         self.sub = self.ctx.socket(zmq.SUB)
         self.sub.setsockopt(zmq.LINGER, 0)
         self.sub.setsockopt(zmq.RCVHWM, 10000)
@@ -86,7 +89,11 @@ class Client:
 
     def _request(self, type: str, **fields) -> dict:
         rid = next(self._ids)
-        self.req.send(encode_request(type, rid, **fields))
+        try:
+            self.req.send(encode_request(type, rid, **fields))
+        except zmq.Again:
+            raise TimeoutError(f"cannot send {type} within {self.timeout_s:g} s (is the daemon running? "
+                               "are the CURVE keys admitted?)") from None
         deadline = time.monotonic() + self.timeout_s
         while True:
             left = deadline - time.monotonic()

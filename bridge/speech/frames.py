@@ -188,7 +188,7 @@ class SpeechFrames:
 
     fps: float
     level: np.ndarray  # (F,) loudness 0..~1.5 (see Envelope.level)
-    opening: np.ndarray  # (F,) acoustic mouth-opening cue 0..~1.8 (see Envelope.opening)
+    opening: np.ndarray  # (F,) mouth opening read from the sound, 0..1.5 (see speech/mouth.py)
     active: np.ndarray  # (F,) bool, speech present
     phones: list[Phone]
 
@@ -202,7 +202,12 @@ def speech_frames(audio: Audio, env: Envelope, phones: list[Phone],
     n = max(1, int(np.ceil(audio.duration * fps)))
     t = (np.arange(n) + 0.5) / fps
     level = np.interp(t, env.times, env.level()).astype(np.float32)
-    opening = np.interp(t, env.times, env.opening()).astype(np.float32)
+    # How open the mouth is: the cue fused with the viseme classes by a model fitted across
+    # speakers (speech/mouth.py), on the cue's scale.
+    from bridge.speech.mouth import opening as mouth_opening
+
+    fused = mouth_opening(env.opening(), env.level(), audio.samples)
+    opening = np.interp(t, env.times, fused).astype(np.float32)
     active = np.zeros(n, bool)
     for s, e in segments:
         active[(t >= s) & (t < e)] = True
