@@ -258,10 +258,12 @@ def main() -> None:
             cv2.imwrite(img, cv2.cvtColor(first, cv2.COLOR_RGB2BGR))
             sf.write(wav, audio, rate)
             fold = os.path.join(args.mouth_folds, clip["speaker"] + ".onnx") if args.mouth_folds else ""
-            if os.path.exists(fold):
-                os.environ["FACEBRIDGE_MOUTH_MODEL"] = fold
-            else:
-                os.environ.pop("FACEBRIDGE_MOUTH_MODEL", None)
+            stream_fold = os.path.join(args.mouth_folds, "stream", clip["speaker"] + ".onnx") if args.mouth_folds else ""
+            for var, path in (("FACEBRIDGE_MOUTH_MODEL", fold), ("FACEBRIDGE_MOUTH_STREAM_MODEL", stream_fold)):
+                if os.path.exists(path):
+                    os.environ[var] = path
+                else:
+                    os.environ.pop(var, None)
             t0 = time.perf_counter()
             anim, _ = animate(img, wav, text=None, fps=fps)
             elapsed = time.perf_counter() - t0

@@ -60,6 +60,10 @@ class StreamingSpeaker:
 
         self.fps, self.seed, self.rig = fps, seed, rig
         self.net = vn.default_viseme_net() if phones else None
+        if phones:
+            from bridge.speech.mouth import StreamMouth
+
+            self.stream_mouth = StreamMouth()
         self.targets = _class_matrix()
         self.resampler = None if rate == RATE else soxr.ResampleStream(rate, RATE, 1, dtype="float32")
         self.x = np.zeros(0, np.float32)  # 16 kHz samples not yet fully analysed (+ context)
@@ -71,6 +75,8 @@ class StreamingSpeaker:
         # opening, mouth row, /p b m/ probability.
         self.opening: list[float] = []
         self.quiet: list[float] = []
+        self.levels: list[float] = []  # running mid-band level per analysed hop
+        self.fused: list[float] = []  # the mouth model's opening per classified hop
         self.mouth: list[np.ndarray] = []
         self.bmp: list[float] = []
         self.base = 0
@@ -110,7 +116,8 @@ class StreamingSpeaker:
         next_hop = int((self.frames_done + 0.5) / self.fps / HOP_S)
         cut = min(next_hop, self.classified) - 1 - self.base
         if cut > 0:
-            del self.opening[:cut], self.quiet[:cut], self.mouth[:cut], self.bmp[:cut]
+            del self.opening[:cut], self.quiet[:cut], self.mouth[:cut], self.bmp[:cut], self.levels[:cut]
+            del self.fused[:cut]
             self.base += cut
         return out
 
@@ -127,6 +134,7 @@ class StreamingSpeaker:
         smoothed, self.opening_s = causal_ema(opening, 1 - np.exp(-HOP_S / SMOOTH_S), self.opening_s)
         self.opening += smoothed.tolist()
         self.quiet += opening.tolist()
+        self.levels += levels.tolist()
         self.feats = np.concatenate([self.feats, vn.hop_features(mel, levels)])
         self.hops_done = h1
         # Keep only what the next call needs: from one hop before the next hop to analyse.
@@ -145,6 +153,8 @@ class StreamingSpeaker:
         n = h1 - self.classified
         if self.net is not None:
             probs = self.net(vn.windows(feats, vn.PAST, vn.PAST + n))
+            h0 = self.classified - self.base
+            self.fused += self.stream_mouth.push(self.opening[h0:h0 + n], self.levels[h0:h0 + n], probs).tolist()
         else:
             probs = np.zeros((n, len(visemes.CLASS_NAMES)), np.float32)
         smoothed, self.probs_s = causal_ema(probs, 1 - np.exp(-HOP_S / SHAPE_SMOOTH_S), self.probs_s)
@@ -157,7 +167,8 @@ class StreamingSpeaker:
     def _frames(self, times: list[float]) -> list[tuple[float, np.ndarray, np.ndarray]]:
         n = len(times)
         hops = [min(self.classified - 1, int(t / HOP_S)) - self.base for t in times]
-        opening = np.array([self.opening[h] if self.opening and h >= 0 else 0.0 for h in hops], np.float32)
+        source = self.fused if self.net is not None else self.opening
+        opening = np.array([source[h] if source and h >= 0 else 0.0 for h in hops], np.float32)
         speech = np.zeros((n, arkit.N), np.float32)
         if self.net is not None:
             speech[:] = [self.mouth[h] if h >= 0 else np.zeros(arkit.N) for h in hops]

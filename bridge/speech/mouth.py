@@ -14,8 +14,9 @@ speech loudness says little about the mouth. The viseme classes say which sound 
 closed /m/, a rounded /u/. Fitted leave-speaker-out on 21 speakers, the fusion raised the
 mean best-lag correlation with the tracked mouth over the cue alone (models/mouth.md).
 
-Whole clips only for now: the streamed path (motion/streaming.py) still drives the jaw with
-the cue, computed causally.
+Streams (motion/streaming.py) get the same kind of model, fitted the same way on features a
+stream can compute: the cue and its level normalised by the stream's running floor, smoothed
+causally, lags up to the hop itself, so it adds no latency (models/mouth_stream.onnx).
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ from bridge.errors import FacebridgeError
 from bridge.speech import viseme_net as vn
 
 LAGS = (-24, -16, -8, -4, 0, 2)  # hops relative to the one being estimated
+STREAM_LAGS = (-24, -16, -8, -4, 0)  # a stream has no hop ahead without waiting for it
 PER_HOP = 2 + len(vn.CLASS_NAMES)
 N_INPUTS = len(LAGS) * PER_HOP
 DEFAULT_PATH = os.path.join(vn.MODELS, "mouth.onnx")
+STREAM_PATH = os.path.join(vn.MODELS, "mouth_stream.onnx")
 RETRAIN = "facebridge train mouth"
 ENV = "FACEBRIDGE_MOUTH_MODEL"  # another model file (the benchmark's leave-speaker-out folds)
 BLOCK = 20_000  # hops per network call: an hour of audio must not need a 1 GB input matrix
@@ -43,11 +46,12 @@ def hop_features(cue: np.ndarray, level: np.ndarray, probs: np.ndarray) -> np.nd
     return np.concatenate([cue[:n, None], level[:n, None], probs[:n]], 1).astype(np.float32)
 
 
-def lagged(hops: np.ndarray, at: np.ndarray | None = None) -> np.ndarray:
-    """(n, PER_HOP) -> (len(at), N_INPUTS): each hop's features at LAGS (edges repeated)."""
+def lagged(hops: np.ndarray, at: np.ndarray | None = None, lags=LAGS) -> np.ndarray:
+    """(n, PER_HOP) -> (len(at), len(lags) * PER_HOP): each hop's features at `lags` (edges
+    repeated)."""
     at = np.arange(len(hops)) if at is None else np.asarray(at)
-    idx = np.clip(at[:, None] + np.array(LAGS)[None, :], 0, len(hops) - 1)
-    return hops[idx].reshape(len(at), N_INPUTS)
+    idx = np.clip(at[:, None] + np.array(lags)[None, :], 0, len(hops) - 1)
+    return hops[idx].reshape(len(at), len(lags) * PER_HOP)
 
 
 def viseme_probabilities(samples: np.ndarray) -> np.ndarray:
@@ -61,10 +65,30 @@ def viseme_probabilities(samples: np.ndarray) -> np.ndarray:
                            for h0 in range(0, n, BLOCK)])
 
 
-class MouthModel:
-    """onnxruntime session of models/mouth.onnx: (N, N_INPUTS) -> (N,) opening."""
+def stream_cue(levels: np.ndarray, state: float = 0.0) -> tuple[np.ndarray, float]:
+    """A stream's running mid-band levels -> its opening cue, smoothed causally as the stream
+    smooths it (motion/streaming.py), and the smoother's state."""
+    from bridge.motion.smooth import causal_ema
+    from bridge.motion.streaming import SMOOTH_S
+    from bridge.speech.frames import HOP_S, OPENING_GAMMA
 
-    def __init__(self, path: str = DEFAULT_PATH):
+    return causal_ema(np.asarray(levels, np.float64) ** OPENING_GAMMA, 1 - np.exp(-HOP_S / SMOOTH_S), state)
+
+
+def stream_hops(samples: np.ndarray) -> np.ndarray:
+    """(hops, PER_HOP) features of a whole recording exactly as a stream of it computes them
+    (for fitting the stream model)."""
+    feats = vn.utterance_features(samples)
+    levels = feats[:, -1]  # the viseme features' last column: the stream's running level
+    probs = viseme_probabilities(samples)
+    return hop_features(stream_cue(levels)[0], levels, probs)
+
+
+class MouthModel:
+    """onnxruntime session of models/mouth.onnx (or mouth_stream.onnx, with STREAM_LAGS):
+    (N, lags x PER_HOP) -> (N,) opening."""
+
+    def __init__(self, path: str = DEFAULT_PATH, lags=LAGS):
         import onnxruntime as ort
 
         if not os.path.isfile(path):
@@ -76,9 +100,9 @@ class MouthModel:
         except Exception as e:  # onnxruntime raises its own types for a corrupt file
             raise FacebridgeError(path, f"cannot be loaded as an ONNX model ({type(e).__name__})",
                                   f"restore it or retrain it: {RETRAIN}") from None
-        lags = self.session.get_modelmeta().custom_metadata_map.get("lags", "")
-        if lags != ",".join(map(str, LAGS)):
-            raise FacebridgeError(path, f"was trained for lags {lags!r}, this code reads {LAGS}",
+        trained = self.session.get_modelmeta().custom_metadata_map.get("lags", "")
+        if trained != ",".join(map(str, lags)):
+            raise FacebridgeError(path, f"was trained for lags {trained!r}, this code reads {tuple(lags)}",
                                   f"retrain it: {RETRAIN}")
 
     def __call__(self, inputs: np.ndarray) -> np.ndarray:
@@ -89,13 +113,39 @@ class MouthModel:
 
 
 @functools.cache
-def _model(path: str) -> MouthModel:
-    return MouthModel(path)
+def _model(path: str, lags=LAGS) -> MouthModel:
+    return MouthModel(path, lags)
 
 
 def mouth_model() -> MouthModel:
     """The shipped model, or the file FACEBRIDGE_MOUTH_MODEL names (read at each call)."""
     return _model(os.environ.get(ENV) or DEFAULT_PATH)
+
+
+def stream_model() -> MouthModel:
+    """The shipped stream model, or the file FACEBRIDGE_MOUTH_STREAM_MODEL names."""
+    return _model(os.environ.get(ENV.replace("MOUTH", "MOUTH_STREAM")) or STREAM_PATH, STREAM_LAGS)
+
+
+class StreamMouth:
+    """The stream model hop by hop: push each new hop's cue, running level and viseme
+    probabilities as the stream computes them; a hop's opening needs nothing after it."""
+
+    def __init__(self):
+        self.model = stream_model()
+        self.history = np.zeros((0, PER_HOP), np.float32)  # the hops the longest lag reaches back to
+
+    def push(self, cue: np.ndarray, levels: np.ndarray, probs: np.ndarray) -> np.ndarray:
+        """k new hops -> (k,) openings."""
+        new = hop_features(np.asarray(cue, np.float32), np.asarray(levels, np.float32), probs)
+        if len(new) == 0:
+            return np.zeros(0, np.float32)
+        buf = np.concatenate([self.history, new])
+        # Before the stream's first hop the lags read that hop, as lagged() does at a clip's
+        # start; later the history holds exactly the hops the longest lag reaches back to.
+        out = self.model(lagged(buf, np.arange(len(self.history), len(buf)), STREAM_LAGS))
+        self.history = buf[-(-min(STREAM_LAGS)):]
+        return out
 
 
 def opening(cue: np.ndarray, level: np.ndarray, samples: np.ndarray) -> np.ndarray:

@@ -38,7 +38,6 @@ LP_CLIPS = ["lp_d6", "lp_d9", "lp_d10", "lp_d11", "lp_d20"]
 TEST_SPEAKERS = {"grid_spk_sbwe5n", "grid_spk_lwbsza", "hdtf_WDA_EdMarkey", "trump", "it_bald_man"}
 RIDGE = 300.0
 
-
 # ---------------------------------------------------------------- 1. clips
 def clip_table(data: str) -> list[dict]:
     """Every shared clip with its speaker's own speech: id, path, speaker, group."""
@@ -52,7 +51,6 @@ def clip_table(data: str) -> list[dict]:
                              speaker=r["speaker_label"], group=group))
     return [r for r in rows if os.path.exists(r["path"])]
 
-
 def mouth_opening(points: np.ndarray) -> np.ndarray:
     """(F, 478, 3) tracked landmarks -> (F,) inner-lip gap / eye span, gaps interpolated."""
     span = np.linalg.norm(points[:, 263, :2] - points[:, 33, :2], axis=1)
@@ -60,43 +58,50 @@ def mouth_opening(points: np.ndarray) -> np.ndarray:
     ok = np.isfinite(o)
     return np.interp(np.arange(len(o)), np.flatnonzero(ok), o[ok])
 
-
 # ---------------------------------------------------------------- 2-3. truth and features
 def load_clip(clip: dict) -> dict:
     from bridge.speech import Audio, envelope
     from bridge.train.tracking import read_speech_track, track_video
 
-    cache = os.path.join(CACHE, "mouth", f"{clip['id']}-{os.path.getsize(clip['path'])}-v3.npz")
+    cache = os.path.join(CACHE, "mouth", f"{clip['id']}-{os.path.getsize(clip['path'])}-v4.npz")
     if os.path.exists(cache):
         z = np.load(cache)
-        return dict(clip, opening=z["opening"], fps=float(z["fps"]), hops=z["hops"], cue=z["cue"])
+        return dict(clip, opening=z["opening"], fps=float(z["fps"]), hops=z["hops"], cue=z["cue"],
+                    stream_hops=z["stream_hops"])
     points, fps = track_video(clip["path"])
     audio = read_speech_track(clip["path"])
     env = envelope(Audio(audio, clip["id"], 16000, 1))
     cue = env.opening()
     hops = mm.hop_features(cue, env.level(), mm.viseme_probabilities(audio))
+    stream = mm.stream_hops(audio)
     opening = mouth_opening(points)
     os.makedirs(os.path.dirname(cache), exist_ok=True)
-    np.savez(cache + ".partial.npz", opening=opening, fps=fps, hops=hops, cue=cue)
+    np.savez(cache + ".partial.npz", opening=opening, fps=fps, hops=hops, cue=cue, stream_hops=stream)
     os.replace(cache + ".partial.npz", cache)
-    return dict(clip, opening=opening, fps=fps, hops=hops, cue=cue)
+    return dict(clip, opening=opening, fps=fps, hops=hops, cue=cue, stream_hops=stream)
 
+# The two models: the whole-clip one (animate) and the stream one (serve's pcm chunks), each
+# on the features its path computes.
+KINDS = {"clip": ("hops", mm.LAGS), "stream": ("stream_hops", mm.STREAM_LAGS)}
 
 def frame_hops(c: dict) -> np.ndarray:
     """The hop under each video frame's centre."""
     t = (np.arange(len(c["opening"])) + 0.5) / c["fps"]
-    return np.clip((t / 0.01).astype(int), 0, len(c["hops"]) - 1)
+    return np.clip((t / 0.01).astype(int), 0, min(len(c["hops"]), len(c["stream_hops"])) - 1)
 
+def design(c: dict, kind: str) -> np.ndarray:
+    key, lags = KINDS[kind]
+    return mm.lagged(c[key], frame_hops(c), lags)
 
 # ---------------------------------------------------------------- 4. fit
-def fit(clips: list[dict]) -> tuple[np.ndarray, float]:
+def fit(clips: list[dict], kind: str = "clip") -> tuple[np.ndarray, float]:
     """Weighted ridge on standardised openings -> (weights incl. bias, std of the fit's output)."""
     frames = {}
     for c in clips:
         frames[c["speaker"]] = frames.get(c["speaker"], 0) + len(c["opening"])
     xs, ys, ws = [], [], []
     for c in clips:
-        x = mm.lagged(c["hops"], frame_hops(c))
+        x = design(c, kind)
         xs.append(np.concatenate([x, np.ones((len(x), 1), np.float32)], 1))
         o = c["opening"]
         ys.append((o - o.mean()) / (o.std() + 1e-9))
@@ -106,11 +111,8 @@ def fit(clips: list[dict]) -> tuple[np.ndarray, float]:
     beta = np.linalg.solve(x.T @ (x * w[:, None]) + RIDGE * np.eye(x.shape[1]), x.T @ (y * w))
     return beta, float(np.std(x @ beta))
 
-
-def predict(beta: np.ndarray, c: dict) -> np.ndarray:
-    x = mm.lagged(c["hops"], frame_hops(c))
-    return x @ beta[:-1] + beta[-1]
-
+def predict(beta: np.ndarray, c: dict, kind: str = "clip") -> np.ndarray:
+    return design(c, kind) @ beta[:-1] + beta[-1]
 
 # ---------------------------------------------------------------- 5. evaluate and export
 def corr_lags(pred: np.ndarray, truth: np.ndarray, fps: float, max_lag_s: float = 0.2) -> tuple[float, float]:
@@ -122,30 +124,30 @@ def corr_lags(pred: np.ndarray, truth: np.ndarray, fps: float, max_lag_s: float 
         rs[lag] = float(np.corrcoef(a, b)[0, 1]) if a.std() > 1e-9 and b.std() > 1e-9 else 0.0
     return rs[0], max(rs.values())
 
-
-def leave_speaker_out(clips: list[dict], log, folds_dir: str | None = None, cue_scale=None) -> dict:
+def leave_speaker_out(clips: list[dict], log, kind: str, folds_dir: str | None = None, cue_scale=None) -> dict:
     rows = []
+    cue_col = KINDS[kind][0]
     for spk in sorted({c["speaker"] for c in clips}):
-        beta, fold_std = fit([c for c in clips if c["speaker"] != spk])
+        beta, fold_std = fit([c for c in clips if c["speaker"] != spk], kind)
         if folds_dir:
-            export(scaled(beta, cue_scale[0], cue_scale[1], fold_std), os.path.join(folds_dir, f"{spk}.onnx"),
-                   {"held_out_speaker": spk})
+            name = f"{spk}.onnx" if kind == "clip" else os.path.join("stream", f"{spk}.onnx")
+            export(scaled(beta, cue_scale[0], cue_scale[1], fold_std), os.path.join(folds_dir, name),
+                   {"held_out_speaker": spk}, KINDS[kind][1])
         for c in clips:
             if c["speaker"] == spk:
                 t = c["opening"]
-                cue = c["cue"][frame_hops(c)]
+                cue = c[cue_col][frame_hops(c), 0]
                 rows.append(dict(clip=c["id"], speaker=spk, group=c["group"],
-                                 model=corr_lags(predict(beta, c), t, c["fps"]), cue=corr_lags(cue, t, c["fps"])))
+                                 model=corr_lags(predict(beta, c, kind), t, c["fps"]), cue=corr_lags(cue, t, c["fps"])))
     speakers = {}
     for r in rows:
         speakers.setdefault(r["speaker"], []).append(r)
     mean = lambda key, i: round(float(np.mean([np.mean([r[key][i] for r in v]) for v in speakers.values()])), 3)
     out = {"speakers": len(speakers), "clips": len(rows), "model_r0": mean("model", 0), "model_r_best": mean("model", 1),
            "cue_r0": mean("cue", 0), "cue_r_best": mean("cue", 1)}
-    log(f"leave-one-speaker-out over {out['speakers']} speakers: model r0 {out['model_r0']}, best {out['model_r_best']}"
+    log(f"{kind} model, leave-one-speaker-out over {out['speakers']} speakers: r0 {out['model_r0']}, best {out['model_r_best']}"
         f" | cue alone r0 {out['cue_r0']}, best {out['cue_r_best']}")
     return out
-
 
 def scaled(beta: np.ndarray, cue_mean: float, cue_std: float, fit_std: float) -> np.ndarray:
     """Standardised output -> the cue's scale: same mean and spread as the cue over training frames."""
@@ -153,25 +155,24 @@ def scaled(beta: np.ndarray, cue_mean: float, cue_std: float, fit_std: float) ->
     out[-1] += cue_mean
     return out
 
-
-def export(beta: np.ndarray, path: str, meta: dict[str, str]) -> None:
+def export(beta: np.ndarray, path: str, meta: dict[str, str], lags=mm.LAGS) -> None:
     from onnx import TensorProto, helper, numpy_helper
 
     w = beta[:-1].reshape(1, -1).astype(np.float32)
     b = np.array([beta[-1]], np.float32)
     graph = helper.make_graph(
         [helper.make_node("Gemm", ["features", "W", "b"], ["opening"], transB=1)], "mouth",
-        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", mm.N_INPUTS])],
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", len(lags) * mm.PER_HOP])],
         [helper.make_tensor_value_info("opening", TensorProto.FLOAT, ["N", 1])],
         [numpy_helper.from_array(w, "W"), numpy_helper.from_array(b, "b")])
-    save_graph(graph, path, dict(meta, lags=",".join(map(str, mm.LAGS)),
+    save_graph(graph, path, dict(meta, lags=",".join(map(str, lags)),
                                  features="mid-band cue, level, " + ",".join(f"p({c})" for c in mm.vn.CLASS_NAMES)))
-
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="facebridge train mouth")
     ap.add_argument("--data", default=DEFAULT_DATA, help="../shared/data")
-    ap.add_argument("--out", default=mm.DEFAULT_PATH)
+    ap.add_argument("--out", default=mm.DEFAULT_PATH, help="the whole-clip model")
+    ap.add_argument("--stream-out", default=mm.STREAM_PATH, help="the stream model")
     ap.add_argument("--folds", help="also write one model per held-out speaker here (for bench/lipsync.py)")
     args = ap.parse_args(argv)
     t0 = time.monotonic()
@@ -186,18 +187,19 @@ def main(argv: list[str] | None = None) -> None:
     for c in table:
         clips.append(load_clip(c))
         log(f"{c['id']}: {len(clips[-1]['opening'])} frames")
-    all_cue = np.concatenate([c["cue"][frame_hops(c)] for c in clips])
-    beta, fit_std = fit(clips)
-    cue_scale = (float(all_cue.mean()), float(all_cue.std()), fit_std)
-    loso = leave_speaker_out(clips, log, args.folds, cue_scale)
-    meta = {"speakers": ",".join(sorted({c["speaker"] for c in clips})), "ridge": str(RIDGE),
-            "loso": json.dumps(loso), "held_out_speakers": ",".join(sorted(TEST_SPEAKERS))}
-    export(scaled(beta, *cue_scale), args.out, meta)
+    metrics = {"speakers": sorted({c["speaker"] for c in clips}), "clips": [c["id"] for c in clips], "ridge": RIDGE}
+    for kind, out in (("clip", args.out), ("stream", args.stream_out)):
+        all_cue = np.concatenate([c[KINDS[kind][0]][frame_hops(c), 0] for c in clips])
+        beta, fit_std = fit(clips, kind)
+        cue_scale = (float(all_cue.mean()), float(all_cue.std()), fit_std)
+        loso = leave_speaker_out(clips, log, kind, args.folds, cue_scale)
+        meta = {"speakers": ",".join(metrics["speakers"]), "ridge": str(RIDGE), "loso": json.dumps(loso),
+                "held_out_speakers": ",".join(sorted(TEST_SPEAKERS)), "path": kind}
+        export(scaled(beta, *cue_scale), out, meta, KINDS[kind][1])
+        metrics[kind] = loso
+        log(f"wrote {out}")
     with open(os.path.splitext(args.out)[0] + ".metrics.json", "w") as f:
-        json.dump(dict(loso=loso, speakers=sorted({c["speaker"] for c in clips}), clips=[c["id"] for c in clips],
-                       ridge=RIDGE), f, indent=1)
-    log(f"wrote {args.out}")
-
+        json.dump(metrics, f, indent=1)
 
 if __name__ == "__main__":
     main()
