@@ -138,6 +138,42 @@ def phone_loop_baseline(audio: np.ndarray, n: int, fps: float) -> np.ndarray:
     return np.convolve(jaw, np.ones(k) / k, mode="same")
 
 
+def pause_frames(audio: np.ndarray, n: int, fps: float, min_s: float = 0.25, trim_s: float = 0.1) -> np.ndarray:
+    """(n,) bool: frames inside a non-speech stretch of at least min_s, trim_s in from its ends
+    (the mouth may still be closing or already opening there)."""
+    from bridge.speech import Audio, envelope, speech_segments
+
+    t = (np.arange(n) + 0.5) / fps
+    speech = np.zeros(n, bool)
+    for s0, s1 in speech_segments(envelope(Audio(audio.astype(np.float32), "clip", 16000, 1))):
+        speech[(t >= s0) & (t < s1)] = True
+    out = np.zeros(n, bool)
+    f = 0
+    while f < n:
+        if speech[f]:
+            f += 1
+            continue
+        g = f
+        while g < n and not speech[g]:
+            g += 1
+        if (g - f) / fps >= min_s:
+            k = int(round(trim_s * fps))
+            out[f + k:max(f + k, g - k)] = True
+        f = g
+    return out
+
+
+def rest_measures(pred: np.ndarray, pauses: np.ndarray) -> tuple[float, float] | None:
+    """In pauses: the mean opening, and the mean frame-to-frame movement (jaw chatter), both on
+    the track's own scale (its 5th..95th percentile over the clip = 0..1). None without pauses."""
+    if pauses.sum() < 3:
+        return None
+    lo, hi = np.percentile(pred, [5, 95])
+    x = (pred - lo) / max(hi - lo, 1e-9)
+    moves = np.abs(np.diff(x))[pauses[1:] & pauses[:-1]]
+    return float(x[pauses].mean()), float(moves.mean()) if len(moves) else 0.0
+
+
 _PREVIOUS_SCRIPT = """
 import sys, numpy as np
 sys.path.insert(0, sys.argv[1])
@@ -300,6 +336,13 @@ def main() -> None:
                 pred = np.pad(pred, (0, n - len(pred)), mode="edge")
             r0, rb, lag = lag_scan(pred, tr, fps)
             row.update({f"{m}_r0": round(r0, 3), f"{m}_r_best": round(rb, 3), f"{m}_lag_ms": round(lag * 1000)})
+        # The mouth at rest: pauses of 250 ms or more (#17: lips closed, no chatter), beside the truth.
+        pauses = pause_frames(audio, n, fps)
+        row["pause_s"] = round(float(pauses.sum()) / fps, 1)
+        for m, pred in [("truth", tr)] + [(m, preds[m]) for m in ("ours", "previous") if m in preds]:
+            rm = rest_measures(np.asarray(pred)[:n], pauses)
+            if rm is not None:
+                row[f"{m}_pause_open"], row[f"{m}_pause_chatter"] = round(rm[0], 3), round(rm[1], 4)
         _, rw, wlag = lag_scan(preds["ours"][:n], tr, fps, WIDE_LAG_S)
         row.update(r_wide=round(rw, 3), wide_lag_ms=round(wlag * 1000))
         for arm, r in streams.items():
@@ -312,6 +355,11 @@ def main() -> None:
     summary = summarise(rows, METHODS)
     extra = [k for k in rows[0] if k.endswith(("_opening_r", "_width_r")) or k.startswith(("r0_", "r_best_"))] if rows else []
     summary["extra"] = {k: round(float(np.mean([r[k] for r in rows])), 3) for k in extra}
+    with_pauses = [r for r in rows if "truth_pause_open" in r and "ours_pause_open" in r]
+    summary["pauses"] = {k: round(float(np.mean([r[k] for r in with_pauses if k in r])), 4) for k in
+                         ("truth_pause_open", "ours_pause_open", "previous_pause_open", "truth_pause_chatter",
+                          "ours_pause_chatter", "previous_pause_chatter") if any(k in r for r in with_pauses)}
+    summary["pauses"]["clips"] = len(with_pauses)
     command = "python bench/lipsync.py" + (f" --split {args.split}" if not args.clips else f" --clips {args.clips}") + \
         (f" --emotions {args.emotions}" if args.emotions else "") + (" --stream" if args.stream else "")
     command += f" --mouth-folds {args.mouth_folds}" if args.mouth_folds else ""
