@@ -84,9 +84,10 @@ def latency(seconds: float) -> dict:
 
 def quality(clips: list[str]) -> list[dict]:
     from bridge.face.align import FaceFrame
-    from bridge.motion.performance import PerformanceSolver, rest_shape
+    from bridge.motion.performance import rest_shape
     from bridge.motion.rig import Rig
     from bridge.motion.solver import Solver, rigid_align
+    from bridge.train.mouth import lip_gap
     from bridge.train.tracking import track_video
 
     j = arkit.INDEX["jawOpen"]
@@ -94,8 +95,7 @@ def quality(clips: list[str]) -> list[dict]:
     for clip in clips:
         points, fps = track_video(os.path.join(TALKING, clip + ".mp4"))
         ok = np.isfinite(points).all(axis=(1, 2))
-        span = np.linalg.norm(points[:, 263, :2] - points[:, 33, :2], axis=1)
-        gap = (np.linalg.norm(points[:, 13, :2] - points[:, 14, :2], axis=1) / span)[ok]
+        gap = lip_gap(points)[ok]
         # Ours, exactly as capture runs: rest from the first second, then frame by frame.
         from bridge.capture import Performer
 

@@ -27,7 +27,6 @@ rounding narrows and spreading widens.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
 import json
 import os
@@ -40,9 +39,11 @@ import numpy as np
 import soundfile as sf
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from bench.common import DATA, RESULTS, VIDEOS, git_rev, machine  # noqa: E402
+from bench.common import DATA, RESULTS, git_rev, machine  # noqa: E402
 
 from bridge.face import topology as T  # noqa: E402
+# The truth and the correlation, shared with the mouth model's training (one definition).
+from bridge.train.mouth import fill_gaps, lag_scan, lip_gap  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 TALKING = os.path.join(DATA, "talking")
@@ -51,15 +52,7 @@ TALKING = os.path.join(DATA, "talking")
 # the mouth model's training (bridge/train/mouth.py).
 from bridge.train.mouth import TEST_SPEAKERS  # noqa: E402
 PREVIOUS = "07e66ba"  # the release before the lip-sync work of issue #17
-MAX_LAG_S = 0.2
 WIDE_LAG_S = 1.0  # diagnostic only: finds clips whose own audio/video offset exceeds ±200 ms
-
-
-def opening(points: np.ndarray) -> np.ndarray:
-    """(F, 478, 3) -> (F,) inner-lip gap over outer-eye-corner distance."""
-    gap = np.linalg.norm(points[:, T.INNER_LIP_BOTTOM, :2] - points[:, T.INNER_LIP_TOP, :2], axis=1)
-    eyes = np.linalg.norm(points[:, T.EYE_OUTER_LEFT, :2] - points[:, T.EYE_OUTER_RIGHT, :2], axis=1)
-    return gap / eyes
 
 
 def width(points: np.ndarray) -> np.ndarray:
@@ -82,11 +75,6 @@ def streamed(avatar, audio: np.ndarray, rate: int, fps: float, phones: bool) -> 
     w = np.array([f[1] for f in frames])
     pose = np.array([f[2] for f in frames], np.float64)
     return avatar.frame.to_image(apply_pose(avatar.rig.apply(w), pose))
-
-
-def interp_nan(x: np.ndarray) -> np.ndarray:
-    ok = np.isfinite(x)
-    return np.interp(np.arange(len(x)), np.flatnonzero(ok), x[ok])
 
 
 def clip_table() -> list[dict]:
@@ -120,7 +108,7 @@ def truth_of(path: str):
             except NoFaceError:
                 if i > 100:
                     break
-    return interp_nan(opening(points)), fps, read_speech_track(path), first
+    return fill_gaps(lip_gap(points)), fps, read_speech_track(path), first
 
 
 def phone_loop_baseline(audio: np.ndarray, n: int, fps: float) -> np.ndarray:
@@ -215,26 +203,6 @@ def rms_baseline(audio: np.ndarray, rate: int, n: int, fps: float) -> np.ndarray
     return out
 
 
-def corr_at(pred: np.ndarray, truth: np.ndarray, lag: int) -> float:
-    """Pearson r of pred[t] with truth[t + lag] (lag > 0: the prediction is early)."""
-    if lag > 0:
-        a, b = pred[:-lag], truth[lag:]
-    elif lag < 0:
-        a, b = pred[-lag:], truth[:lag]
-    else:
-        a, b = pred, truth
-    if np.std(a) < 1e-9 or np.std(b) < 1e-9:
-        return 0.0
-    return float(np.corrcoef(a, b)[0, 1])
-
-
-def lag_scan(pred, truth, fps, max_lag_s=MAX_LAG_S):
-    m = int(round(max_lag_s * fps))
-    rs = {lag: corr_at(pred, truth, lag) for lag in range(-m, m + 1)}
-    best = max(rs, key=rs.get)
-    return rs[0], rs[best], best / fps
-
-
 METHODS = ("ours", "previous", "phone_loop", "rms")
 
 
@@ -303,7 +271,7 @@ def main() -> None:
             t0 = time.perf_counter()
             anim, _ = animate(img, wav, text=None, fps=fps)
             elapsed = time.perf_counter() - t0
-            preds = {"ours": opening(anim.landmarks())}
+            preds = {"ours": lip_gap(anim.landmarks())}
             if not args.no_previous:
                 prev = previous_release(img, wav, fps, clip["id"])
                 if prev is not None:
@@ -311,17 +279,17 @@ def main() -> None:
             with_emotion = {}
             for emo in filter(None, args.emotions.split(",")):
                 a2, _ = animate(img, wav, text=None, fps=fps, emotion=emo)
-                with_emotion[emo] = opening(a2.landmarks())
+                with_emotion[emo] = lip_gap(a2.landmarks())
             streams = {}
             if args.stream:
                 points, _ = track_video(clip["path"])
-                truth_w = interp_nan(width(points))
+                truth_w = fill_gaps(width(points))
                 arms = {"whole": anim.landmarks(),
                         "stream": streamed(anim.avatar, audio, rate, fps, phones=True),
                         "stream_acoustic": streamed(anim.avatar, audio, rate, fps, phones=False)}
                 for arm, lm in arms.items():
                     m = min(len(lm), len(truth), len(truth_w))
-                    streams[arm] = dict(opening=lag_scan(opening(lm)[:m], truth[:m], fps)[1],
+                    streams[arm] = dict(opening=lag_scan(lip_gap(lm)[:m], truth[:m], fps)[1],
                                         width=lag_scan(width(lm)[:m], truth_w[:m], fps)[1])
         n = min(len(preds["ours"]), len(truth))
         tr = truth[:n]

@@ -24,21 +24,13 @@ class GeneratorModel:
     """onnxruntime session of the generator: (N, IN_CHANNELS, S, S) in [-1, 1] -> (N, 3, S, S)."""
 
     def __init__(self, path: str | None = None, threads: int = 0):
-        import onnxruntime as ort
+        from bridge.onnx_session import open_session
 
         # FACEBRIDGE_GENERATOR: a generator of your own (facebridge export generator RUN --out FILE).
         path = os.path.normpath(path or os.environ.get("FACEBRIDGE_GENERATOR") or DEFAULT_PATH)
-        if not os.path.isfile(path):
-            raise FacebridgeError(path, "generator model not found", f"reinstall facebridge or retrain it: {RETRAIN}")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads  # 0: onnxruntime's choice (all cores)
-        if threads:  # the daemon: idle threads must not spin between frames, beside other avatars' work
-            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self.session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-        except Exception as e:  # onnxruntime raises its own types for a corrupt file
-            raise FacebridgeError(path, f"cannot be loaded as an ONNX model ({type(e).__name__})",
-                                  f"restore it or retrain it: {RETRAIN}") from None
+        # threads 0: onnxruntime's choice (all cores); set (the daemon): idle threads must not
+        # spin between frames, beside other avatars' work.
+        self.session = open_session(path, "generator model", RETRAIN, threads=threads, spin=not threads)
         meta = self.session.get_modelmeta().custom_metadata_map
         if meta.get("kind") != "facebridge-generator":
             raise FacebridgeError(path, "is not a facebridge generator (metadata kind missing)", f"retrain it: {RETRAIN}")

@@ -267,16 +267,11 @@ class Daemon:
                 self._reply(peer, encode_reply(kw.pop("type"), rid, **kw))
             elif kind == "error":
                 self._error(peer, ProtocolError(kw["code"], kw["message"]), rid)
-            elif kind == "frame":
-                heapq.heappush(self.due, (kw["due"], next(self._order), kw["frame"], kw["session"], PUB))
-                if self.taps:  # taps get it at its pts on the audio clock
-                    heapq.heappush(self.due, (kw["due"] + self.lookahead_s, next(self._order), kw["frame"],
-                                              kw["session"], TAP))
+            elif kind == "frame":  # taps get it at its pts on the audio clock
+                self._schedule(kw["frame"], kw["session"], kw["due"], kw["due"] + self.lookahead_s)
             elif kind == "frames":  # a streamed chunk's frames, all due at once (to taps too: already late)
                 for frame in kw["frames"]:
-                    heapq.heappush(self.due, (kw["due"], next(self._order), frame, kw["session"], PUB))
-                    if self.taps:
-                        heapq.heappush(self.due, (kw["due"], next(self._order), frame, kw["session"], TAP))
+                    self._schedule(frame, kw["session"], kw["due"], kw["due"])
             elif kind == "video":  # rendered when due (bridge/server/video.py): send now
                 frame = kw["frame"]
                 frame.t_ns = time.time_ns()
@@ -294,6 +289,11 @@ class Daemon:
             elif kind == "timing":
                 # The last 1,000 per job: a stream posts 50 a second, for hours.
                 self.timings.setdefault(kw["job"], deque(maxlen=1000)).append(kw["seconds"])
+
+    def _schedule(self, frame, session, due: float, tap_due: float) -> None:
+        heapq.heappush(self.due, (due, next(self._order), frame, session, PUB))
+        if self.taps:
+            heapq.heappush(self.due, (tap_due, next(self._order), frame, session, TAP))
 
     def _send_due(self) -> None:
         now = time.monotonic()

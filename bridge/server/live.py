@@ -11,8 +11,6 @@ from __future__ import annotations
 import threading
 import time
 
-import numpy as np
-
 from bridge.protocol import Frame
 
 
@@ -33,13 +31,6 @@ class LiveAvatar:
         """Publish a frame now (its seq is set here; call from one thread)."""
         frame.seq, self.seq = self.seq, self.seq + 1
         self.post("frames", None, None, due=time.monotonic(), frames=[frame], session=self)
-
-    def frame(self, pts: float, weights: np.ndarray, head_pose: np.ndarray, landmarks: np.ndarray | None,
-              emotion: str = "neutral", final: bool = False) -> Frame:
-        return Frame(avatar=self.name, kind="anim", seq=0, pts=float(pts), t_ns=0, mode=self.mode,
-                     utterance=self.utterance, emotion=emotion, blendshapes=np.asarray(weights, np.float32),
-                     head_pose=np.asarray(head_pose, np.float32),
-                     landmarks=None if landmarks is None else np.asarray(landmarks, np.float32), final=final)
 
     def describe(self) -> dict:
         return {"image_size": self.image_size, "video": False, "mode": self.mode, "utterance": self.utterance,

@@ -89,17 +89,9 @@ class MouthModel:
     (N, lags x PER_HOP) -> (N,) opening."""
 
     def __init__(self, path: str = DEFAULT_PATH, lags=LAGS):
-        import onnxruntime as ort
+        from bridge.onnx_session import open_session
 
-        if not os.path.isfile(path):
-            raise FacebridgeError(path, "mouth model not found", f"reinstall facebridge or retrain it: {RETRAIN}")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
-        try:
-            self.session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-        except Exception as e:  # onnxruntime raises its own types for a corrupt file
-            raise FacebridgeError(path, f"cannot be loaded as an ONNX model ({type(e).__name__})",
-                                  f"restore it or retrain it: {RETRAIN}") from None
+        self.session = open_session(path, "mouth model", RETRAIN)
         trained = self.session.get_modelmeta().custom_metadata_map.get("lags", "")
         if trained != ",".join(map(str, lags)):
             raise FacebridgeError(path, f"was trained for lags {trained!r}, this code reads {tuple(lags)}",

@@ -94,17 +94,10 @@ class VisemeNet:
     """onnxruntime session of models/visemes.onnx: (N, N_INPUTS) -> (N, classes) probabilities."""
 
     def __init__(self, path: str = DEFAULT_PATH):
-        import onnxruntime as ort
+        from bridge.onnx_session import open_session
 
-        if not os.path.isfile(path):
-            raise FacebridgeError(path, "viseme model not found", f"reinstall facebridge or retrain it: {RETRAIN}")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1  # called with a few hops at a time from many streams
-        try:
-            self.session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-        except Exception as e:  # onnxruntime raises its own types for a corrupt file
-            raise FacebridgeError(path, f"cannot be loaded as an ONNX model ({type(e).__name__})",
-                                  f"restore it or retrain it: {RETRAIN}") from None
+        # One thread: called with a few hops at a time from many streams.
+        self.session = open_session(path, "viseme model", RETRAIN)
         classes = self.session.get_modelmeta().custom_metadata_map.get("classes", "")
         if classes.split(",") != CLASS_NAMES:
             raise FacebridgeError(path, f"has classes {classes!r}, expected {','.join(CLASS_NAMES)}",

@@ -27,6 +27,7 @@ import time
 
 import numpy as np
 
+from bridge.face import topology as T
 from bridge.speech import mouth as mm
 from bridge.train.onnx_io import save_graph
 from bridge.train.tracking import CACHE
@@ -37,6 +38,7 @@ LP_CLIPS = ["lp_d6", "lp_d9", "lp_d10", "lp_d11", "lp_d20"]
 # US-address speakers and one more filmed speaker (bench/lipsync.py uses the same set).
 TEST_SPEAKERS = {"grid_spk_sbwe5n", "grid_spk_lwbsza", "hdtf_WDA_EdMarkey", "trump", "it_bald_man"}
 RIDGE = 300.0
+
 
 # ---------------------------------------------------------------- 1. clips
 def clip_table(data: str) -> list[dict]:
@@ -51,47 +53,56 @@ def clip_table(data: str) -> list[dict]:
                              speaker=r["speaker_label"], group=group))
     return [r for r in rows if os.path.exists(r["path"])]
 
-def mouth_opening(points: np.ndarray) -> np.ndarray:
-    """(F, 478, 3) tracked landmarks -> (F,) inner-lip gap / eye span, gaps interpolated."""
-    span = np.linalg.norm(points[:, 263, :2] - points[:, 33, :2], axis=1)
-    o = np.linalg.norm(points[:, 13, :2] - points[:, 14, :2], axis=1) / span
-    ok = np.isfinite(o)
-    return np.interp(np.arange(len(o)), np.flatnonzero(ok), o[ok])
+
+def lip_gap(points: np.ndarray) -> np.ndarray:
+    """(F, 478, 3) landmarks -> (F,) mouth opening: inner-lip gap over outer-eye-corner distance
+    (NaN where the face was not tracked). The truth of every lip-sync figure."""
+    gap = np.linalg.norm(points[:, T.INNER_LIP_BOTTOM, :2] - points[:, T.INNER_LIP_TOP, :2], axis=1)
+    eyes = np.linalg.norm(points[:, T.EYE_OUTER_LEFT, :2] - points[:, T.EYE_OUTER_RIGHT, :2], axis=1)
+    return gap / eyes
+
+
+def fill_gaps(x: np.ndarray) -> np.ndarray:
+    """NaN samples (frames without a face) interpolated from their neighbours."""
+    ok = np.isfinite(x)
+    return np.interp(np.arange(len(x)), np.flatnonzero(ok), x[ok])
+
 
 # ---------------------------------------------------------------- 2-3. truth and features
 def load_clip(clip: dict) -> dict:
     from bridge.speech import Audio, envelope
     from bridge.train.tracking import read_speech_track, track_video
 
-    cache = os.path.join(CACHE, "mouth", f"{clip['id']}-{os.path.getsize(clip['path'])}-v4.npz")
+    cache = os.path.join(CACHE, "mouth", f"{clip['id']}-{os.path.getsize(clip['path'])}-v5.npz")
     if os.path.exists(cache):
         z = np.load(cache)
-        return dict(clip, opening=z["opening"], fps=float(z["fps"]), hops=z["hops"], cue=z["cue"],
-                    stream_hops=z["stream_hops"])
+        return dict(clip, opening=z["opening"], fps=float(z["fps"]), hops=z["hops"], stream_hops=z["stream_hops"])
     points, fps = track_video(clip["path"])
     audio = read_speech_track(clip["path"])
     env = envelope(Audio(audio, clip["id"], 16000, 1))
-    cue = env.opening()
-    hops = mm.hop_features(cue, env.level(), mm.viseme_probabilities(audio))
+    hops = mm.hop_features(env.opening(), env.level(), mm.viseme_probabilities(audio))
     stream = mm.stream_hops(audio)
-    opening = mouth_opening(points)
+    opening = fill_gaps(lip_gap(points))
     os.makedirs(os.path.dirname(cache), exist_ok=True)
-    np.savez(cache + ".partial.npz", opening=opening, fps=fps, hops=hops, cue=cue, stream_hops=stream)
+    np.savez(cache + ".partial.npz", opening=opening, fps=fps, hops=hops, stream_hops=stream)
     os.replace(cache + ".partial.npz", cache)
-    return dict(clip, opening=opening, fps=fps, hops=hops, cue=cue, stream_hops=stream)
+    return dict(clip, opening=opening, fps=fps, hops=hops, stream_hops=stream)
 
 # The two models: the whole-clip one (animate) and the stream one (serve's pcm chunks), each
 # on the features its path computes.
 KINDS = {"clip": ("hops", mm.LAGS), "stream": ("stream_hops", mm.STREAM_LAGS)}
+
 
 def frame_hops(c: dict) -> np.ndarray:
     """The hop under each video frame's centre."""
     t = (np.arange(len(c["opening"])) + 0.5) / c["fps"]
     return np.clip((t / 0.01).astype(int), 0, min(len(c["hops"]), len(c["stream_hops"])) - 1)
 
+
 def design(c: dict, kind: str) -> np.ndarray:
     key, lags = KINDS[kind]
     return mm.lagged(c[key], frame_hops(c), lags)
+
 
 # ---------------------------------------------------------------- 4. fit
 def fit(clips: list[dict], kind: str = "clip") -> tuple[np.ndarray, float]:
@@ -111,18 +122,32 @@ def fit(clips: list[dict], kind: str = "clip") -> tuple[np.ndarray, float]:
     beta = np.linalg.solve(x.T @ (x * w[:, None]) + RIDGE * np.eye(x.shape[1]), x.T @ (y * w))
     return beta, float(np.std(x @ beta))
 
+
 def predict(beta: np.ndarray, c: dict, kind: str = "clip") -> np.ndarray:
     return design(c, kind) @ beta[:-1] + beta[-1]
 
+
 # ---------------------------------------------------------------- 5. evaluate and export
-def corr_lags(pred: np.ndarray, truth: np.ndarray, fps: float, max_lag_s: float = 0.2) -> tuple[float, float]:
-    """(r at zero lag, r at the best lag within ±max_lag_s)."""
+def corr_at(pred: np.ndarray, truth: np.ndarray, lag: int) -> float:
+    """Pearson r of pred[t] with truth[t + lag] (lag > 0: the prediction is early)."""
+    if lag > 0:
+        a, b = pred[:-lag], truth[lag:]
+    elif lag < 0:
+        a, b = pred[-lag:], truth[:lag]
+    else:
+        a, b = pred, truth
+    if np.std(a) < 1e-9 or np.std(b) < 1e-9:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def lag_scan(pred: np.ndarray, truth: np.ndarray, fps: float, max_lag_s: float = 0.2) -> tuple[float, float, float]:
+    """(r at zero lag, r at the best lag within ±max_lag_s, that lag in seconds)."""
     m = int(round(max_lag_s * fps))
-    rs = {}
-    for lag in range(-m, m + 1):
-        a, b = (pred[:-lag], truth[lag:]) if lag > 0 else (pred[-lag:], truth[:lag]) if lag < 0 else (pred, truth)
-        rs[lag] = float(np.corrcoef(a, b)[0, 1]) if a.std() > 1e-9 and b.std() > 1e-9 else 0.0
-    return rs[0], max(rs.values())
+    rs = {lag: corr_at(pred, truth, lag) for lag in range(-m, m + 1)}
+    best = max(rs, key=rs.get)
+    return rs[0], rs[best], best / fps
+
 
 def leave_speaker_out(clips: list[dict], log, kind: str, folds_dir: str | None = None, cue_scale=None) -> dict:
     rows = []
@@ -138,7 +163,8 @@ def leave_speaker_out(clips: list[dict], log, kind: str, folds_dir: str | None =
                 t = c["opening"]
                 cue = c[cue_col][frame_hops(c), 0]
                 rows.append(dict(clip=c["id"], speaker=spk, group=c["group"],
-                                 model=corr_lags(predict(beta, c, kind), t, c["fps"]), cue=corr_lags(cue, t, c["fps"])))
+                                 model=lag_scan(predict(beta, c, kind), t, c["fps"])[:2],
+                                 cue=lag_scan(cue, t, c["fps"])[:2]))
     speakers = {}
     for r in rows:
         speakers.setdefault(r["speaker"], []).append(r)
@@ -149,11 +175,13 @@ def leave_speaker_out(clips: list[dict], log, kind: str, folds_dir: str | None =
         f" | cue alone r0 {out['cue_r0']}, best {out['cue_r_best']}")
     return out
 
+
 def scaled(beta: np.ndarray, cue_mean: float, cue_std: float, fit_std: float) -> np.ndarray:
     """Standardised output -> the cue's scale: same mean and spread as the cue over training frames."""
     out = beta * (cue_std / fit_std)
     out[-1] += cue_mean
     return out
+
 
 def export(beta: np.ndarray, path: str, meta: dict[str, str], lags=mm.LAGS) -> None:
     from onnx import TensorProto, helper, numpy_helper
@@ -167,6 +195,7 @@ def export(beta: np.ndarray, path: str, meta: dict[str, str], lags=mm.LAGS) -> N
         [numpy_helper.from_array(w, "W"), numpy_helper.from_array(b, "b")])
     save_graph(graph, path, dict(meta, lags=",".join(map(str, lags)),
                                  features="mid-band cue, level, " + ",".join(f"p({c})" for c in mm.vn.CLASS_NAMES)))
+
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="facebridge train mouth")
