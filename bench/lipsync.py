@@ -21,7 +21,7 @@ viseme classes and without them (the acoustic cue alone), and a second measure t
 lip shapes drive: mouth width (lip corners 61-291 over the eye-corner distance), which
 rounding narrows and spreading widens.
 
-    python bench/lipsync.py [--split dev|test|all] [--clips lp_d6,...] [--stream] [--no-previous]
+    python bench/lipsync.py [--split dev|test|all] [--clips lp_d6,...] [--stream] [--transcripts] [--no-previous]
 """
 
 from __future__ import annotations
@@ -109,6 +109,18 @@ def truth_of(path: str):
                 if i > 100:
                     break
     return fill_gaps(lip_gap(points)), fps, read_speech_track(path), first
+
+
+def transcript_of(clip_id: str) -> str | None:
+    """The clip's words from talking/transcripts (emotion tags like "(hap)" dropped), if any."""
+    import re
+
+    path = os.path.join(TALKING, "transcripts", clip_id + ".tsv")
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        rows = [line.rstrip("\n").split("\t") for line in f][1:]
+    return " ".join(re.sub(r"\(\w+\)", "", r[2]).strip() for r in rows if len(r) > 2) or None
 
 
 def phone_loop_baseline(audio: np.ndarray, n: int, fps: float) -> np.ndarray:
@@ -238,6 +250,9 @@ def main() -> None:
                          "without that speaker (facebridge train mouth --folds DIR); without it, dev figures "
                          "of the shipped model are fitted on the clip's own speaker")
     ap.add_argument("--stream", action="store_true", help="also run the streamed path, with and without viseme classes")
+    ap.add_argument("--transcripts", action="store_true",
+                    help="also run the clips that have transcripts (talking/transcripts) with their text, "
+                         "and report what alignment adds (opening and mouth width)")
     ap.add_argument("--emotions", default="",
                     help="also run with each of these --emotion overrides (e.g. joy,anger) and report the drop")
     args = ap.parse_args()
@@ -280,6 +295,16 @@ def main() -> None:
             for emo in filter(None, args.emotions.split(",")):
                 a2, _ = animate(img, wav, text=None, fps=fps, emotion=emo)
                 with_emotion[emo] = lip_gap(a2.landmarks())
+            with_text = {}
+            transcript = transcript_of(clip["id"]) if args.transcripts else None
+            if transcript:
+                points, _ = track_video(clip["path"])
+                truth_w = fill_gaps(width(points))
+                a3, _ = animate(img, wav, text=transcript, fps=fps)
+                for arm, lm in (("audio", anim.landmarks()), ("text", a3.landmarks())):
+                    m = min(len(lm), len(truth), len(truth_w))
+                    with_text[arm] = (lag_scan(lip_gap(lm)[:m], truth[:m], fps)[:2],
+                                      lag_scan(width(lm)[:m], truth_w[:m], fps)[1])
             streams = {}
             if args.stream:
                 points, _ = track_video(clip["path"])
@@ -315,6 +340,9 @@ def main() -> None:
         row.update(r_wide=round(rw, 3), wide_lag_ms=round(wlag * 1000))
         for arm, r in streams.items():
             row[f"{arm}_opening_r"], row[f"{arm}_width_r"] = round(r["opening"], 3), round(r["width"], 3)
+        for arm, ((r0, rb), rw) in with_text.items():
+            row.update({f"{arm}_opening_r0": round(r0, 3), f"{arm}_opening_r_best": round(rb, 3),
+                        f"{arm}_width_r_best": round(rw, 3)})
         for emo, p2 in with_emotion.items():
             e0, eb, _ = lag_scan(p2[:n], tr, fps)
             row[f"r0_{emo}"], row[f"r_best_{emo}"] = round(e0, 3), round(eb, 3)
@@ -323,18 +351,25 @@ def main() -> None:
     summary = summarise(rows, METHODS)
     extra = [k for k in rows[0] if k.endswith(("_opening_r", "_width_r")) or k.startswith(("r0_", "r_best_"))] if rows else []
     summary["extra"] = {k: round(float(np.mean([r[k] for r in rows])), 3) for k in extra}
+    texted = [r for r in rows if "text_opening_r0" in r]
+    if texted:  # the same clips with and without their transcript
+        summary["transcripts"] = {k: round(float(np.mean([r[k] for r in texted])), 3) for k in texted[0]
+                                  if k.startswith(("audio_", "text_"))}
+        summary["transcripts"]["clips"] = len(texted)
     with_pauses = [r for r in rows if "truth_pause_open" in r and "ours_pause_open" in r]
     summary["pauses"] = {k: round(float(np.mean([r[k] for r in with_pauses if k in r])), 4) for k in
                          ("truth_pause_open", "ours_pause_open", "previous_pause_open", "truth_pause_chatter",
                           "ours_pause_chatter", "previous_pause_chatter") if any(k in r for r in with_pauses)}
     summary["pauses"]["clips"] = len(with_pauses)
     command = "python bench/lipsync.py" + (f" --split {args.split}" if not args.clips else f" --clips {args.clips}") + \
-        (f" --emotions {args.emotions}" if args.emotions else "") + (" --stream" if args.stream else "")
+        (f" --emotions {args.emotions}" if args.emotions else "") + (" --stream" if args.stream else "") + \
+        (" --transcripts" if args.transcripts else "")
     command += f" --mouth-folds {args.mouth_folds}" if args.mouth_folds else ""
     report = dict(date=datetime.date.today().isoformat(), machine=machine(), commit=git_rev(), command=command,
                   previous=PREVIOUS, test_speakers=sorted(TEST_SPEAKERS), clips=rows, summary=summary)
     print(json.dumps(summary, indent=1))
-    name = "lipsync_emotion" if args.emotions else "lipsync_stream" if args.stream else f"lipsync_{args.split}"
+    name = "lipsync_emotion" if args.emotions else "lipsync_stream" if args.stream else \
+        f"lipsync_{args.split}_transcripts" if args.transcripts else f"lipsync_{args.split}"
     out = args.out or os.path.join(RESULTS, name + ".json")
     with open(out, "w") as f:
         json.dump(report, f, indent=1)

@@ -36,7 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--render", choices=["warp", "gan", "none"], default="warp",
                    help="preview renderer: warp (default; moves the photo's pixels), gan (the trained "
                         "generator: draws teeth, mouth interior, folds; slower) or none (motion only, fastest)")
-    a.add_argument("--seed", type=int, default=0, help="seed for idle motion (blinks, gaze, head)")
+    a.add_argument("--mode", choices=["speaking", "listening"], default="speaking",
+                   help="speaking (default): the face says the audio; listening: the audio is the user's voice "
+                        "and the face reacts to it (nods, brow raises, mirrored emotion; no lip-sync)")
+    a.add_argument("--seed", type=int, default=0, help="seed for idle motion (blinks, gaze, head) and reactions")
     a.add_argument("--out", required=True, help="output directory")
     a.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     a.add_argument("-v", "--verbose", action="store_true", help="log details")
@@ -214,7 +217,7 @@ def _animate(args) -> int:
         generator_model()
     anim, audio = animate(args.image, args.audio, text=text, fps=args.fps, seed=args.seed,
                           progress=progress, emotion=args.emotion, emotion_model=args.emotion_model,
-                          text_name=f"text file {args.text_file}" if args.text_file else "--text")
+                          text_name=f"text file {args.text_file}" if args.text_file else "--text", mode=args.mode)
     try:
         os.makedirs(out, exist_ok=True)
     except OSError as e:

@@ -188,6 +188,25 @@ class Client:
                                  text=text if i == 0 else None, emotion=emotion if i == 0 else None)
         return reply
 
+    def listen_stream(self, avatar: str, samples, rate: int = 16000, chunk_s: float = 0.02,
+                      final: bool = True, realtime: bool = False) -> dict:
+        """Send the user's voice (float32 mono) in chunks, as a microphone would; the avatar
+        listens and reacts. With final, the last chunk ends the user's turn. With realtime,
+        chunks are paced at the audio's own speed."""
+        import time
+
+        import numpy as np
+
+        x = np.asarray(samples, "<f4")
+        step = max(1, int(rate * chunk_s))
+        reply, t0 = {}, time.monotonic()
+        for i in range(0, len(x), step):
+            if realtime:
+                time.sleep(max(0.0, t0 + i / rate - time.monotonic()))
+            reply = self.request("listen", avatar=avatar, pcm=x[i:i + step].tobytes(), rate=rate,
+                                 final=final and i + step >= len(x))
+        return reply
+
     def set_emotion(self, avatar: str, emotion: str) -> dict:
         return self.request("set_emotion", avatar=avatar, emotion=emotion)
 

@@ -7,6 +7,7 @@ face -> speech -> motion (speaking + idle, one rig) -> outputs (file, preview).
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +30,7 @@ from bridge.textfile import read_utf8
 from bridge.speech import (Aligner, Audio, Phone, PhoneDecoder, envelope, load_audio,
                            speech_frames, speech_segments)
 from bridge.speech.asr import Recognizer
+from bridge.speech.phonemes import confident_phones
 
 log = logging.getLogger(__name__)
 
@@ -122,11 +124,16 @@ def prepare_emotion(text: str | None, emotion: str | None, emotion_model: str | 
 
 def animate(image_path: str, audio_path: str, text: str | None = None, fps: float = 30.0,
             seed: int = 0, progress: Progress | None = None, text_name: str = "--text",
-            emotion: str | None = None, emotion_model: str | None = None) -> tuple[Animation, Audio]:
+            emotion: str | None = None, emotion_model: str | None = None,
+            mode: str = "speaking") -> tuple[Animation, Audio]:
     """Face image + speech (+ transcript, optionally with [emotion] tags) -> Animation.
 
     emotion: 'label[:intensity]' for the whole clip (overrides tags and the text model);
-    emotion_model: a local Hugging Face classifier folder instead of the shipped model."""
+    emotion_model: a local Hugging Face classifier folder instead of the shipped model;
+    mode: "speaking" (the face says the audio) or "listening" (the face hears it: the user's
+    voice, and reacts without moving its lips)."""
+    if mode not in ("speaking", "listening"):
+        raise InputError("--mode", f"{mode!r} is not a mode", "use speaking or listening")
     progress = progress or Progress(enabled=False)
     if not (1 <= fps <= 120):
         raise InputError("--fps", f"{fps} is out of range", "use 1 to 120 frames per second")
@@ -136,10 +143,53 @@ def animate(image_path: str, audio_path: str, text: str | None = None, fps: floa
     audio = load_audio(audio_path, progress=progress.update)
     progress.stage("finding the face")
     avatar = Avatar.from_image(load_image(image_path), name=f"image {image_path}")
-    anim = animate_avatar(avatar, audio, text=text, sentences=sentences, fps=fps, seed=seed, progress=progress,
-                          text_name=text_name, override=override, reader=reader,
-                          audio_name=f"audio {audio_path}")
+    run = animate_avatar if mode == "speaking" else listen_avatar
+    anim = run(avatar, audio, text=text, sentences=sentences, fps=fps, seed=seed, progress=progress,
+               text_name=text_name, override=override, reader=reader, audio_name=f"audio {audio_path}")
     return anim, audio
+
+
+def listen_avatar(avatar: Avatar, audio: Audio, text: str | None = None, sentences=None, fps: float = 30.0,
+                  seed: int = 0, progress: Progress | None = None, text_name: str = "--text",
+                  override=None, reader=None, audio_name: str = "audio", turn_at: float | None = None) -> Animation:
+    """The face listening to `audio` (the user): reactions, no lip-sync (motion/listening.py).
+    `text`: the user's words, aligned so each phrase's emotion is read from its own words;
+    without it they are recognised phrase by phrase, as the daemon does live. `override`:
+    the character's own emotion, shown throughout under the reactions. `turn_at`: the
+    character speaks at this time (an inhale and parted lips lead into it)."""
+    from bridge.emotion.expression import constant_expression
+    from bridge.emotion.track import from_explicit
+    from bridge.listening.stream import listen_to_file
+
+    progress = progress or Progress(enabled=False)
+    words = None
+    if text is not None:
+        progress.stage("aligning the user's words")
+        try:
+            _, aligned = Aligner().align(audio, text, name=text_name)
+        except InputError as e:
+            # The words only tell the emotion here: without their timing, each phrase heard
+            # takes the next sentence in order (the last one repeats).
+            log.warning("%s; each phrase heard takes the next sentence instead", e)
+            aligned, order = None, [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
+
+        def words(samples, start, end):
+            if aligned is None:
+                return order.pop(0) if len(order) > 1 else order[0]
+            return " ".join(w.word for w in aligned if start - 0.1 <= (w.start_s + w.end_s) / 2 < end + 0.1)
+    elif reader is not None:
+        recognizer = Recognizer()
+
+        def words(samples, start, end):
+            return recognizer.text_of(samples)
+    mood = constant_expression(from_explicit(override)) if override is not None else None
+    progress.stage("listening")
+    weights, pose, stream = listen_to_file(audio.samples, fps, seed, words=words, reader=reader, mood=mood,
+                                           progress=progress.update, turn_at=turn_at)
+    heard = [h.text for h in stream.heard if h.type == "words"]
+    events = sorted(stream.listener.events, key=lambda e: e.t)
+    return Animation(avatar=avatar, fps=fps, weights=weights, head_pose=pose, phones=[],
+                     transcript=text if text is not None else " ".join(heard), events=events, mode="listening")
 
 
 def animate_avatar(avatar: Avatar, audio: Audio, text: str | None = None, sentences=None, fps: float = 30.0,
@@ -170,6 +220,9 @@ def animate_avatar(avatar: Avatar, audio: Audio, text: str | None = None, senten
             words = Recognizer().transcribe(audio, segments, progress=progress.update)
             transcript = " ".join(w.word for w in words)
             spans = phrases(words)
+            # The words are recognised anyway: where the recogniser is sure of them, their
+            # dictionary phones replace the phone loop's guesses (docs/benchmarks.md).
+            phones = confident_phones(audio, phones, words)
 
     progress.stage("computing motion")
     frames = speech_frames(audio, env, phones, segments, fps)

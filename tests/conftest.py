@@ -1,4 +1,7 @@
+import contextlib
 import os
+import re
+import signal
 import subprocess
 import sys
 
@@ -76,3 +79,20 @@ def write_tone(path, seconds, rate=16000, channels=1, amp=0.0):
     n = int(seconds * rate)
     x = (amp * np.sin(2 * np.pi * 220 * np.arange(n) / rate)).astype(np.float32)
     sf.write(path, np.stack([x] * channels, 1) if channels > 1 else x, rate)
+
+
+@contextlib.contextmanager
+def serve_daemon(*extra):
+    """A real `facebridge serve` on 127.0.0.1 (ports chosen by the OS) -> (process, control, data)."""
+    p = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--video", "tcp://127.0.0.1:*",
+                          "--control", "tcp://127.0.0.1:*", "--data", "tcp://127.0.0.1:*", "--log-level", "warning",
+                          *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    line = p.stdout.readline()
+    m = re.search(r"control (\S+)\s+data (\S+)", line)
+    assert m, (line, p.stderr.read() if p.poll() is not None else "")
+    try:
+        yield p, m.group(1), m.group(2)
+    finally:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            p.wait(10)

@@ -93,3 +93,28 @@ def test_a_one_word_utterance(ball, tmp_path):
     sf.write(path, x[: int(0.45 * rate)], rate)  # "Bob"
     jaw = jaw_of(path)
     assert len(jaw) >= 10 and np.isfinite(jaw).all() and jaw.max() > 0.1
+
+
+def test_confident_words_replace_the_phone_loop_only_where_they_lie():
+    """Without a transcript, recognised words the recogniser is sure of give their dictionary
+    phones; unsure words and everything around them keep the phone loop's."""
+    from conftest import HELLO_WAV
+
+    from bridge.speech import Aligner, PhoneDecoder, Word, envelope, load_audio, speech_segments
+    from bridge.speech.phonemes import confident_phones
+
+    audio = load_audio(HELLO_WAV)
+    loop = PhoneDecoder().decode(audio, speech_segments(envelope(audio)))
+    _, truth = Aligner().align(audio, "hello there")  # where the two words really are
+    hello, there = truth[0], truth[1]
+    words = [Word("hello", hello.start_s, hello.end_s, 0.9), Word("there", there.start_s, there.end_s, 0.2)]
+    merged = confident_phones(audio, loop, words)
+
+    inside = [p.phone for p in merged if hello.start_s - 0.06 <= p.start_s and p.end_s <= hello.end_s + 0.06]
+    assert "L" in inside and "OW" in inside  # hello's own phones
+    for p in merged:  # outside the confident run, exactly the loop's phones
+        if p.end_s <= hello.start_s - 0.05 or p.start_s >= hello.end_s + 0.05:
+            assert any(q.phone == p.phone and q.start_s <= p.start_s + 1e-6 and p.end_s <= q.end_s + 1e-6
+                       for q in loop), p
+    assert all(a.end_s <= b.start_s + 1e-6 for a, b in zip(merged, merged[1:]))  # ordered, no overlap
+    assert confident_phones(audio, loop, [Word("hello", hello.start_s, hello.end_s, 0.3)]) == loop

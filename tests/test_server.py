@@ -1,7 +1,6 @@
 """The daemon, for real: `facebridge serve` in a subprocess on 127.0.0.1 (ports chosen by the
 OS), driven over real sockets by the reference client and by raw hostile sockets."""
 
-import os
 import re
 import signal
 import subprocess
@@ -13,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import zmq
-from conftest import FACE, HELLO_TXT, HELLO_WAV, ROOT
+from conftest import FACE, HELLO_TXT, HELLO_WAV, ROOT, serve_daemon
 
 from bridge.client import Client, ServerError
 from bridge.motion import arkit
@@ -24,16 +23,8 @@ HELLO = open(HELLO_TXT).read().strip()
 
 @pytest.fixture(scope="module")
 def daemon():
-    p = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--video", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*",
-                          "--data", "tcp://127.0.0.1:*", "--log-level", "warning"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
-    line = p.stdout.readline()
-    m = re.search(r"control (\S+)\s+data (\S+)", line)
-    assert m, (line, p.stderr.read() if p.poll() is not None else "")
-    yield p, m.group(1), m.group(2)
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        p.wait(10)
+    with serve_daemon() as d:
+        yield d
 
 
 @pytest.fixture

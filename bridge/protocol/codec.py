@@ -149,6 +149,9 @@ class Frame:
     head_pose: np.ndarray  # (6,) float32: pitch, yaw, roll (deg), tx, ty, tz (cm)
     landmarks: np.ndarray | None = field(default=None)  # (478, 3) float32 image pixels, or None
     final: bool = False  # the utterance's last frame
+    # Listening frames: the reactions that start in this frame ({type, t, duration_s,
+    # strength}, t on the same clock as pts). None (no header field) in other modes.
+    events: list | None = None
 
 
 def encode_frame(f: Frame) -> list[bytes]:
@@ -159,6 +162,8 @@ def encode_frame(f: Frame) -> list[bytes]:
         names.append("landmarks")
     header = {"seq": f.seq, "pts": float(f.pts), "t_ns": int(f.t_ns), "mode": f.mode, "utterance": f.utterance,
               "emotion": f.emotion, "final": f.final, "blobs": names}
+    if f.events is not None:
+        header["events"] = f.events
     return [f"{f.kind}.{f.avatar}".encode(), msgpack.packb(header, use_bin_type=True)] + [b.tobytes() for b in blobs]
 
 
@@ -191,9 +196,25 @@ def decode_frame(parts: list[bytes]) -> Frame:
         return Frame(avatar=avatar, kind=kind, seq=int(h["seq"]), pts=float(h["pts"]), t_ns=int(h["t_ns"]),
                      mode=str(h["mode"]), utterance=int(h["utterance"]), emotion=str(h["emotion"]),
                      blendshapes=arrays["blendshapes"], head_pose=arrays["head_pose"],
-                     landmarks=arrays.get("landmarks"), final=bool(h.get("final", False)))
+                     landmarks=arrays.get("landmarks"), final=bool(h.get("final", False)),
+                     events=_events(h.get("events")))
     except (KeyError, TypeError, ValueError) as e:
         raise ProtocolError("malformed", f"frame header is missing or has a bad field ({e})") from None
+
+
+def _events(raw) -> list | None:
+    """A frame header's events, checked: a list of {type, t, duration_s, strength} maps."""
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or len(raw) > 64:
+        raise ProtocolError("malformed", "header.events must be a list of at most 64 events")
+    out = []
+    for e in raw:
+        if not isinstance(e, dict) or not isinstance(e.get("type"), str):
+            raise ProtocolError("malformed", f"header.events holds {e!r}, not an event map")
+        out.append({"type": e["type"], "t": float(e.get("t", 0.0)), "duration_s": float(e.get("duration_s", 0.0)),
+                    "strength": float(e.get("strength", 0.0))})
+    return out
 
 
 # ---------------------------------------------------------------- video frames

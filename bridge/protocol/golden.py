@@ -53,6 +53,12 @@ def examples() -> dict[str, list[bytes]]:
             utterance=1, emotion="neutral", blendshapes=np.linspace(1, 0, arkit.N, dtype=np.float32),
             head_pose=np.array([-3, 4, 1, 0.5, -0.2, 1], np.float32),
             landmarks=np.arange(478 * 3, dtype=np.float32).reshape(478, 3) / 4, final=False)),
+        # A listening avatar (the daemon's `listen`): a nod starts in this frame.
+        "frame_listening": encode_frame(Frame(
+            avatar="a1", kind="anim", seq=40, pts=2.2, t_ns=1_700_000_000_000_000_000, mode="listening",
+            utterance=2, emotion="neutral", blendshapes=np.linspace(0, 0.5, arkit.N, dtype=np.float32),
+            head_pose=np.array([-2.5, 1, 0, 0, -0.1, 0], np.float32), final=False,
+            events=[{"type": "nod", "t": 2.2, "duration_s": 0.55, "strength": 0.6}])),
         "create_avatar_video": [encode_request("create_avatar", 10, image=b"\x89PNG\r\n\x1a\n", name="a2",
                                                render="warp", video_size=256)],
         "frame_video": encode_video(VideoFrame(avatar="a2", seq=3, pts=0.1, t_ns=1_700_000_000_000_000_000,

@@ -234,8 +234,9 @@ class Daemon:
             if not session.submit(("speak", peer, rid, args)):
                 raise ProtocolError("busy", f"avatar {session.name} has 16 requests queued; wait for replies", rid)
         elif kind == "listen":
-            # Listening behaviour is its own issue; until then the avatar idles.
-            self._reply(peer, encode_reply("ok", rid, avatar=session.name))
+            args = {k: msg[k] for k in ("pcm", "rate", "final") if k in msg}
+            if not session.submit(("listen", peer, rid, args)):
+                raise ProtocolError("busy", f"avatar {session.name} has 16 requests queued; wait for replies", rid)
         elif kind == "set_emotion":
             from bridge.emotion.tags import parse_emotion
             from bridge.errors import FacebridgeError

@@ -36,6 +36,10 @@ class Session:
         self.seq = 0
         self.stream = None  # StreamingSpeaker of the utterance being streamed
         self.stream_frames = 0
+        self.listening = None  # ListeningStream while the user's audio comes in (`listen`)
+        self.listen_rate = 0
+        self.listen_events: list = []  # decided reactions not yet in a frame header
+        self.recognizer = None
         self.jobs: queue.Queue = queue.Queue(maxsize=16)
         self.cancelled = threading.Event()
         self.thread = threading.Thread(target=self._run, name=f"session-{name}", daemon=True)
@@ -44,7 +48,8 @@ class Session:
     def describe(self) -> dict:
         """What a monitor shows about this avatar (daemon stats -> avatars)."""
         return {"image_size": list(self.avatar.image_size) if self.avatar is not None else None,
-                "video": self.video is not None, "mode": "speaking", "utterance": self.utterance,
+                "video": self.video is not None, "mode": "listening" if self.listening else "speaking",
+                "utterance": self.utterance,
                 "emotion": self.emotion}
 
     # ---- called from the daemon loop (cheap)
@@ -60,6 +65,9 @@ class Session:
         self.jobs.put(None)
         if self.video is not None:
             self.video.close()
+        listening = self.listening
+        if listening is not None:  # its recogniser thread (the worker may still be using it)
+            listening.close()
 
     # ---- the worker
     def _run(self) -> None:
@@ -96,8 +104,79 @@ class Session:
         self.outbox("reply", peer, rid, type="avatar_created", avatar=self.name,
                     image_size=list(self.avatar.image_size), **extra)
 
+    # ---- listening (bridge/listening): the user's audio in, reactions out
+    def _listen(self, peer, rid, pcm: bytes, rate: int = 16000, final: bool = False) -> None:
+        from bridge.listening.stream import ListeningStream
+
+        if len(pcm) % 4:
+            raise FacebridgeError("listen.pcm", f"has {len(pcm)} bytes, not a whole number of float32 samples",
+                                  "send float32 little-endian mono samples")
+        if self.listening is not None and self.cancelled.is_set():  # stopped: the next listen starts afresh
+            self._end_listening()
+        if self.listening is not None and rate != self.listen_rate:
+            raise FacebridgeError("listen.rate", f"changed from {self.listen_rate} to {rate} Hz mid-stream",
+                                  "send a stream at one rate (end it with final=true to change)")
+        if self.listening is None:
+            if self.recognizer is None:
+                from bridge.speech.asr import Recognizer
+
+                self.recognizer = Recognizer()
+            rec = self.recognizer
+            self.utterance += 1
+            self.cancelled.clear()
+            self.listening = ListeningStream(rate, self.fps, seed=self.utterance,
+                                             words=lambda samples, start, end: rec.text_of(samples),
+                                             reader=self.reader_fn(), background=True)
+            self.listen_rate, self.listen_events = rate, []
+        w, pose = self.listening.push(np.frombuffer(pcm, "<f4"), final=final)
+        self._post_listening(w, pose, final)
+        if final:
+            self._end_listening()
+        self.outbox("reply", peer, rid, type="ok", avatar=self.name, utterance=self.utterance)
+
+    def _post_listening(self, w, pose, final: bool = False) -> None:
+        """Listening frames out now, each with the reactions that start in it."""
+        stream = self.listening
+        self.listen_events += [e.to_json() for e in stream.new_events()]
+        first = stream.listener.frame - len(w)
+        landmarks = self._landmarks(w, pose) if len(w) else []
+        out = []
+        for i in range(len(w)):
+            pts = (first + i) / self.fps
+            mine = [e for e in self.listen_events if e["t"] < pts + 1 / self.fps]
+            self.listen_events = [e for e in self.listen_events if e["t"] >= pts + 1 / self.fps]
+            out.append(Frame(avatar=self.name, kind="anim", seq=self.seq, pts=pts, t_ns=0, mode="listening",
+                             utterance=self.utterance, emotion="neutral", blendshapes=w[i].astype(np.float32),
+                             head_pose=pose[i].astype(np.float32), landmarks=landmarks[i],
+                             final=final and i == len(w) - 1, events=mine))
+            self.seq += 1
+        if out:
+            now = time.monotonic()
+            self.outbox("frames", None, None, due=now, frames=out, session=self)
+            if self.video is not None:
+                self.video.add([(now, f.pts, f.utterance, f.landmarks, f.final) for f in out])
+
+    def _end_listening(self) -> None:
+        self.listening.close()
+        self.listening = None
+
+    def _hand_over(self) -> float:
+        """A speak while listening: an inhale, lips parting and eyes back to the user lead
+        into the character's turn. Returns how long that lead-in lasts (seconds)."""
+        if self.listening is None:
+            return 0.0
+        stream = self.listening
+        now = stream.listener.frame / self.fps
+        lead = stream.listener.p.inhale_s
+        stream.listener.turn_at_time(now + lead)
+        w, pose = stream.advance(now + lead)
+        self._post_listening(w, pose, final=True)
+        self._end_listening()
+        return lead
+
     def _speak(self, peer, rid, audio: bytes | None = None, pcm: bytes | None = None, rate: int = 16000,
                final: bool = False, text: str | None = None, emotion: str | None = None) -> None:
+        self._hand_over()
         if pcm is not None:
             return self._stream(peer, rid, np.frombuffer(pcm, "<f4"), rate, final, text, emotion or self.emotion)
         self._utter(peer, rid, audio, text, emotion or self.emotion)

@@ -24,6 +24,14 @@ class Recognizer:
             # turned most words into nonsense on the shared English speech clip.
             self._dec = Decoder(loglevel="FATAL")
 
+    def text_of(self, samples) -> str:
+        """The words of one utterance (a phrase a listener heard), as plain text."""
+        self._dec.start_utt()
+        self._dec.process_raw(_pcm16(samples), full_utt=True)
+        self._dec.end_utt()
+        return " ".join(re.sub(r"\(\d+\)$", "", s.word) for s in self._dec.seg()
+                        if not s.word.startswith(("<", "[", "+")))
+
     def transcribe(self, audio: Audio, segments: list[tuple[float, float]], progress=None) -> list[Word]:
         words: list[Word] = []
         total = sum(e - s for s, e in segments) or 1.0
@@ -36,7 +44,7 @@ class Recognizer:
                 if seg.word.startswith(("<", "[", "+")):
                     continue  # <s>, </s>, <sil>, [NOISE], +breath+
                 words.append(Word(re.sub(r"\(\d+\)$", "", seg.word), s + seg.start_frame * FRAME_S,
-                                  s + (seg.end_frame + 1) * FRAME_S))
+                                  s + (seg.end_frame + 1) * FRAME_S, confidence=float(seg.prob)))
             done += e - s
             if progress:
                 progress(done / total)

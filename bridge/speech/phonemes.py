@@ -34,6 +34,7 @@ class Word:
     word: str
     start_s: float
     end_s: float
+    confidence: float = 1.0  # the recogniser's posterior; 1 for a given transcript
 
 
 def _model_path() -> str:
@@ -132,6 +133,55 @@ class PhoneDecoder:
             if progress:
                 progress(done / total)
         return _merge_silence(phones)
+
+
+MIN_CONFIDENCE = 0.5  # recognised words at least this sure give their own phones
+RUN_GAP_S = 0.1  # confident words closer than this are aligned together
+RUN_PAD_S = 0.05  # audio kept around a run so its first and last phones can be placed
+
+
+def confident_phones(audio: Audio, loop: list[Phone], words: list[Word], aligner: Aligner | None = None,
+                     min_confidence: float = MIN_CONFIDENCE) -> list[Phone]:
+    """The phone loop, with the recogniser's confident words put in its place: each run of
+    confident words is force-aligned on its own stretch of audio, so its phones come from
+    the dictionary (right far more often than the loop's guesses) while the loop keeps the
+    stretches the recogniser was unsure of. A run that fails to align keeps the loop."""
+    runs: list[list[Word]] = []
+    for w in words:
+        if w.confidence < min_confidence:
+            continue
+        if runs and w.start_s - runs[-1][-1].end_s < RUN_GAP_S:
+            runs[-1].append(w)
+        else:
+            runs.append([w])
+    if not runs:
+        return loop
+    aligner = aligner or Aligner()
+    placed: list[tuple[float, float, list[Phone]]] = []
+    for run in runs:
+        s0 = max(0.0, run[0].start_s - RUN_PAD_S)
+        s1 = min(audio.duration, run[-1].end_s + RUN_PAD_S)
+        chunk = Audio(audio.samples[int(s0 * RATE):int(s1 * RATE)], audio.source, audio.source_rate,
+                      audio.source_channels)
+        try:
+            phones, _ = aligner.align(chunk, " ".join(w.word for w in run))
+        except InputError:
+            continue
+        speech = [Phone(p.phone, p.start_s + s0, p.end_s + s0) for p in phones]
+        speech = [p for p in speech if p.phone != "SIL"]
+        if speech:
+            placed.append((speech[0].start_s, speech[-1].end_s, speech))
+    out: list[Phone] = []
+    for p in loop:
+        # The loop's phones, cut away wherever an aligned run lies.
+        pieces = [(p.start_s, p.end_s)]
+        for a, b, _ in placed:
+            pieces = [q for s, e in pieces for q in ((s, min(e, a)), (max(s, b), e)) if q[1] - q[0] > 1e-6]
+        out.extend(Phone(p.phone, s, e) for s, e in pieces)
+    for _, _, phones in placed:
+        out.extend(phones)
+    out.sort(key=lambda p: p.start_s)
+    return _merge_silence(out)
 
 
 def _merge_silence(phones: list[Phone]) -> list[Phone]:
