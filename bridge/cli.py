@@ -44,6 +44,21 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     a.add_argument("-v", "--verbose", action="store_true", help="log details")
 
+    cv = sub.add_parser("converse", help="a dialogue: the face listens to the user's turns and speaks its own",
+                        description="Animate a conversation from a script: a JSON list of turns "
+                                    '[{"who": "user"|"avatar", "audio": PATH, "text": "…"}] (paths relative to the '
+                                    "script, text optional). The face listens and reacts during user turns, takes "
+                                    "a breath and speaks its own, and listens again. Writes DIR/animation.json "
+                                    '(mode "conversation", with its turns) and DIR/preview.mp4 with both voices.')
+    cv.add_argument("--script", required=True, help="dialogue.json")
+    cv.add_argument("--image", required=True, help="face image (JPEG, PNG, …)")
+    cv.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
+    cv.add_argument("--render", choices=["warp", "gan", "none"], default="warp", help="preview renderer (as animate)")
+    cv.add_argument("--seed", type=int, default=0, help="seed for reactions and idle motion")
+    cv.add_argument("--out", required=True, help="output directory")
+    cv.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    cv.add_argument("-v", "--verbose", action="store_true", help="log details")
+
     r = sub.add_parser("reenact", help="driving video + portrait -> the portrait performing the video's face motion",
                        description="Performance capture: track the face in --video, solve its blendshapes and "
                                    "head pose, and drive the face in --image with them. Writes an MP4 with the "
@@ -153,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
             return _animate(args)
         if args.command == "emotion":
             return _emotion(args)
+        if args.command == "converse":
+            return _converse(args)
         if args.command == "train":
             return _train(args)
         if args.command == "reenact":
@@ -208,8 +225,7 @@ def _animate(args) -> int:
     t0 = time.monotonic()
     text = read_text(args.text, args.text_file)
     out = args.out
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise InputError(f"--out {out}", "exists and is not a directory", "pass a directory path")
+    _out_dir(out)
     progress = Progress(enabled=not args.quiet)
     if args.render == "gan":  # a missing or corrupt model fails now, not after the analysis
         from bridge.render import generator_model
@@ -218,21 +234,34 @@ def _animate(args) -> int:
     anim, audio = animate(args.image, args.audio, text=text, fps=args.fps, seed=args.seed,
                           progress=progress, emotion=args.emotion, emotion_model=args.emotion_model,
                           text_name=f"text file {args.text_file}" if args.text_file else "--text", mode=args.mode)
+    _write_outputs(out, anim, audio, args.render, progress)
+    progress.done(f"wrote {out}: {anim.n_frames} frames ({anim.duration_s:.1f} s at {anim.fps:g} fps) "
+                  f"in {time.monotonic() - t0:.1f} s")
+    return 0
+
+
+def _out_dir(out: str) -> None:
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise InputError(f"--out {out}", "exists and is not a directory", "pass a directory path")
+
+
+def _write_outputs(out: str, anim, audio, render: str, progress) -> None:
+    """DIR/animation.json, and DIR/preview.mp4 with the audio unless render is none."""
+    from bridge.outputs.animation_file import write_animation
+
     try:
         os.makedirs(out, exist_ok=True)
     except OSError as e:
         raise InputError(f"--out {out}", f"cannot create the directory ({e.strerror})",
                          "pass a writable path") from None
-    from bridge.outputs.animation_file import write_animation
-
     progress.stage("writing animation.json")
     write_animation(os.path.join(out, "animation.json"), anim, progress=progress.update)
-    if args.render != "none":
+    if render != "none":
         from bridge.outputs.video import write_video
         from bridge.render import make_renderer
 
-        progress.stage(f"rendering preview.mp4 ({args.render})")
-        renderer = make_renderer(args.render, anim.avatar.image, anim.avatar.points)
+        progress.stage(f"rendering preview.mp4 ({render})")
+        renderer = make_renderer(render, anim.avatar.image, anim.avatar.points)
         n = anim.n_frames
 
         def frames():
@@ -242,8 +271,23 @@ def _animate(args) -> int:
 
         write_video(os.path.join(out, "preview.mp4"), frames(), n, anim.fps, anim.image_size,
                     audio=audio.samples, progress=progress.update)
-    progress.done(f"wrote {out}: {anim.n_frames} frames ({anim.duration_s:.1f} s at {anim.fps:g} fps) "
-                  f"in {time.monotonic() - t0:.1f} s")
+
+
+def _converse(args) -> int:
+    from bridge.converse import converse
+    from bridge.progress import Progress
+
+    t0 = time.monotonic()
+    _out_dir(args.out)
+    progress = Progress(enabled=not args.quiet)
+    if args.render == "gan":
+        from bridge.render import generator_model
+
+        generator_model()
+    anim, audio = converse(args.script, args.image, fps=args.fps, seed=args.seed, progress=progress)
+    _write_outputs(args.out, anim, audio, args.render, progress)
+    progress.done(f"wrote {args.out}: {len(anim.turns)} turns, {anim.n_frames} frames ({anim.duration_s:.1f} s "
+                  f"at {anim.fps:g} fps) in {time.monotonic() - t0:.1f} s")
     return 0
 
 

@@ -68,6 +68,7 @@ class Animation:
     mode: str = "speaking"
     emotion: EmotionTrack | None = None
     names: list[str] = field(default_factory=lambda: list(arkit.NAMES))
+    turns: list[dict] = field(default_factory=list)  # a conversation's turns (bridge/converse.py)
 
     @property
     def n_frames(self) -> int:
@@ -162,26 +163,7 @@ def listen_avatar(avatar: Avatar, audio: Audio, text: str | None = None, sentenc
     from bridge.listening.stream import listen_to_file
 
     progress = progress or Progress(enabled=False)
-    words = None
-    if text is not None:
-        progress.stage("aligning the user's words")
-        try:
-            _, aligned = Aligner().align(audio, text, name=text_name)
-        except InputError as e:
-            # The words only tell the emotion here: without their timing, each phrase heard
-            # takes the next sentence in order (the last one repeats).
-            log.warning("%s; each phrase heard takes the next sentence instead", e)
-            aligned, order = None, [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
-
-        def words(samples, start, end):
-            if aligned is None:
-                return order.pop(0) if len(order) > 1 else order[0]
-            return " ".join(w.word for w in aligned if start - 0.1 <= (w.start_s + w.end_s) / 2 < end + 0.1)
-    elif reader is not None:
-        recognizer = Recognizer()
-
-        def words(samples, start, end):
-            return recognizer.text_of(samples)
+    words = _phrase_words(audio, text, text_name, progress) if text is not None or reader is not None else None
     mood = constant_expression(from_explicit(override)) if override is not None else None
     progress.stage("listening")
     weights, pose, stream = listen_to_file(audio.samples, fps, seed, words=words, reader=reader, mood=mood,
@@ -190,6 +172,25 @@ def listen_avatar(avatar: Avatar, audio: Audio, text: str | None = None, sentenc
     events = sorted(stream.listener.events, key=lambda e: e.t)
     return Animation(avatar=avatar, fps=fps, weights=weights, head_pose=pose, phones=[],
                      transcript=text if text is not None else " ".join(heard), events=events, mode="listening")
+
+
+def _phrase_words(audio: Audio, text: str | None, text_name: str, progress: Progress):
+    """-> words(samples, start_s, end_s): what the user said in a phrase heard there. From
+    the transcript aligned to the audio when given, else from the recogniser."""
+    if text is None:
+        recognizer = Recognizer()
+        return lambda samples, start, end: recognizer.text_of(samples)
+    progress.stage("aligning the user's words")
+    try:
+        _, aligned = Aligner().align(audio, text, name=text_name)
+    except InputError as e:
+        # The words only tell the emotion here: without their timing, each phrase heard
+        # takes the next sentence in order (the last one repeats).
+        log.warning("%s; each phrase heard takes the next sentence instead", e)
+        order = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
+        return lambda samples, start, end: order.pop(0) if len(order) > 1 else order[0]
+    return lambda samples, start, end: " ".join(
+        w.word for w in aligned if start - 0.1 <= (w.start_s + w.end_s) / 2 < end + 0.1)
 
 
 def animate_avatar(avatar: Avatar, audio: Audio, text: str | None = None, sentences=None, fps: float = 30.0,

@@ -177,3 +177,61 @@ def test_listen_live_in_the_daemon_then_hand_over_to_speak(daemon):
         with pytest.raises(ServerError, match="listen.rate"):
             c.request("listen", avatar=avatar, pcm=x[:320].tobytes(), rate=48000)
         assert c.ping() < 1.0
+
+
+def test_converse_listens_then_answers(tmp_path):
+    import shutil as sh
+
+    from conftest import BALL_TXT, BALL_WAV
+
+    for src in (HELLO_WAV, BALL_WAV):
+        sh.copy(src, tmp_path)
+    script = tmp_path / "dialogue.json"
+    script.write_text(json.dumps([
+        {"who": "user", "audio": "hello.wav"},
+        {"who": "avatar", "audio": "ball.wav", "text": open(BALL_TXT).read().strip()},
+        {"who": "user", "audio": "hello.wav", "text": HELLO}]))
+    out = tmp_path / "out"
+    r = run_cli("converse", "--script", str(script), "--image", FACE, "--out", str(out), "--render", "none", "-q")
+    assert r.returncode == 0, r.stderr
+    d = json.loads((out / "animation.json").read_text())
+    assert d["mode"] == "conversation" and [t["who"] for t in d["turns"]] == ["user", "avatar", "user"]
+    assert [t["mode"] for t in d["turns"]] == ["listening", "speaking", "listening"]
+    user, avatar, user2 = d["turns"]
+    assert avatar["start_s"] > user["end_s"]  # the breath before answering
+    assert abs(len(d["blendshapes"]) - d["duration_s"] * 30) <= 1
+    jaw = np.array(d["blendshapes"])[:, d["blendshape_names"].index("jawOpen")]
+    t = np.arange(len(jaw)) / 30
+
+    def during(turn):
+        return jaw[(t >= turn["start_s"] + 0.3) & (t < turn["end_s"] - 0.1)]
+
+    assert during(user).max() <= 0.05 and during(user2).max() <= 0.05  # listening: lips still
+    assert during(avatar).max() > 0.2  # speaking
+    inhale = [e for e in d["events"] if e["type"] == "inhale"]
+    assert len(inhale) == 1 and user["end_s"] - 0.5 < inhale[0]["t"] < avatar["start_s"]
+    assert all(np.isfinite(np.array(d["head_pose"])).ravel())
+    # The seam from listening to speaking has no jump in the head.
+    pose = np.array(d["head_pose"])
+    assert np.abs(np.diff(pose[:, :3], axis=0)).max() < 4.0
+
+
+@pytest.mark.parametrize("turns, message", [
+    ([{"who": "user", "audio": "missing.wav"}], "turn 1: audio missing.wav not found"),
+    ([{"who": "user", "audio": "hello.wav"}, {"who": "avatar", "audio": "hello.wav", "voice": "x"}],
+     "turn 2: has unknown key 'voice'"),
+    ([{"who": "narrator", "audio": "hello.wav"}], "turn 1: has who 'narrator'"),
+    ([{"who": "user"}], "turn 1: has no audio"),
+    ({"who": "user"}, "non-empty JSON list"),
+    ([], "non-empty JSON list"),
+])
+def test_converse_script_errors_name_the_turn(tmp_path, turns, message):
+    import shutil as sh
+
+    sh.copy(HELLO_WAV, tmp_path)
+    script = tmp_path / "dialogue.json"
+    script.write_text(json.dumps(turns))
+    r = run_cli("converse", "--script", str(script), "--image", FACE, "--out", str(tmp_path / "out"))
+    assert r.returncode == 1 and message in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out" / "animation.json").exists()

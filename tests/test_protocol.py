@@ -42,8 +42,12 @@ def test_golden_files_are_what_the_codec_writes(name):
     elif name == "frame_performing":  # a camera-driven avatar's frame, with landmarks
         f = decode_frame(parts)
         assert f.avatar == "performer" and f.mode == "performing" and f.landmarks.shape == (478, 3)
+    elif name == "frame_listening":  # a listening avatar's frame: the reactions starting in it
+        f = decode_frame(parts)
+        assert f.mode == "listening" and f.events == [{"type": "nod", "t": 2.2, "duration_s": 0.55, "strength": 0.6}]
     elif len(parts) > 1:
         f = decode_frame(parts)
+        assert f.events is None  # no header field outside listening
         assert f.avatar == "a1" and f.seq == 7 and f.blendshapes.shape == (52,) and f.emotion == "joy"
     else:
         msg = msgpack.unpackb(parts[0], raw=False)
@@ -136,6 +140,14 @@ def test_bad_data_frames_are_refused():
                   [good[0], pack({"blobs": ["nope", "head_pose"]}), *good[2:]]):
         with pytest.raises(ProtocolError):
             decode_frame(parts)
+
+
+def test_bad_listening_events_are_refused():
+    good = golden.examples()["frame_listening"]
+    header = msgpack.unpackb(good[1], raw=False)
+    for events in ("nod", [1, 2], [{"t": 1.0}], [{"type": "nod", "t": "soon"}], [{"type": "nod"}] * 65):
+        with pytest.raises(ProtocolError):
+            decode_frame([good[0], pack({**header, "events": events}), *good[2:]])
 
 
 def test_replies_are_validated_when_encoded():
