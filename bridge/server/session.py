@@ -39,7 +39,6 @@ class Session:
         self.listening = None  # ListeningStream while the user's audio comes in (`listen`)
         self.listen_rate = 0
         self.listen_events: list = []  # decided reactions not yet in a frame header
-        self.recognizer = None
         self.jobs: queue.Queue = queue.Queue(maxsize=16)
         self.cancelled = threading.Event()
         self.thread = threading.Thread(target=self._run, name=f"session-{name}", daemon=True)
@@ -117,15 +116,11 @@ class Session:
             raise FacebridgeError("listen.rate", f"changed from {self.listen_rate} to {rate} Hz mid-stream",
                                   "send a stream at one rate (end it with final=true to change)")
         if self.listening is None:
-            if self.recognizer is None:
-                from bridge.speech.asr import Recognizer
+            from bridge.listening.hearing import recognized_words
 
-                self.recognizer = Recognizer()
-            rec = self.recognizer
             self.utterance += 1
             self.cancelled.clear()
-            self.listening = ListeningStream(rate, self.fps, seed=self.utterance,
-                                             words=lambda samples, start, end: rec.text_of(samples),
+            self.listening = ListeningStream(rate, self.fps, seed=self.utterance, words=recognized_words,
                                              reader=self.reader_fn(), background=True)
             self.listen_rate, self.listen_events = rate, []
         w, pose = self.listening.push(np.frombuffer(pcm, "<f4"), final=final)

@@ -258,6 +258,15 @@ Value motionToJson(const MotionFrame& f) {
     Value names = Value::array({Value::string("blendshapes"), Value::string("head_pose")});
     if (f.hasLandmarks) names.items().push_back(Value::string("landmarks"));
     h.add("blobs", names);
+    if (f.events) {  // listening frames only: absent stays absent
+        Value events = Value::array();
+        for (const Event& e : *f.events)
+            events.items().push_back(Value::map({{"type", Value::string(e.type)},
+                                                 {"t", Value::number(e.t)},
+                                                 {"duration_s", Value::number(e.durationS)},
+                                                 {"strength", Value::number(e.strength)}}));
+        h.add("events", events);
+    }
     auto floats = [](const float* p, size_t n) {
         Value a = Value::array();
         for (size_t i = 0; i < n; ++i) a.items().push_back(Value::number(p[i]));
@@ -479,6 +488,75 @@ void testDecoderRejects() {
     auto ps = asParts(perf);
     REQUIRE(decodeMotionFrame(ps.data(), ps.size(), f, nullptr) && f.hasLandmarks && f.landmarks.size() == 1434, "landmarks");
     REQUIRE(f.landmarks[5] == 1.25f && f.mode == "performing", "landmark values");
+    REQUIRE(!f.events, "a performing frame has no events");
+
+    // Listening events (header.events).
+    const auto listening = fbtest::readParts(golden("frame_listening.msgpack"));
+    ps = asParts(listening);
+    REQUIRE(decodeMotionFrame(ps.data(), ps.size(), f, nullptr) && f.mode == "listening", "the listening golden frame");
+    REQUIRE(f.events && f.events->size() == 1, "the listening golden frame has one event");
+    const Event& nod = f.events->front();
+    REQUIRE(nod.type == "nod" && nod.t == 2.2 && nod.durationS == 0.55 && nod.strength == 0.6, "the nod's fields");
+    ps = asParts(good);
+    REQUIRE(decodeMotionFrame(ps.data(), ps.size(), f, nullptr) && !f.events,
+            "frame_anim has no events, also when decoded into a frame that had some");
+    auto event = [](Value type, Value t, Value d, Value st) {
+        return Value::map({{"type", std::move(type)}, {"t", std::move(t)}, {"duration_s", std::move(d)},
+                           {"strength", std::move(st)}});
+    };
+    const Value nodV = event(Value::string("nod"), Value::number(0.4), Value::number(0.55), Value::number(0.6));
+    auto withEvents = [&](const Value& events) {
+        Value m = h;
+        m.add("events", events);
+        return with([&](auto& p) { p[1] = header(m); });
+    };
+    auto eventsDecode = [&](const Value& events, MotionFrame& out) {
+        const auto p = withEvents(events);
+        const auto q = asParts(p);
+        return decodeMotionFrame(q.data(), q.size(), out, nullptr);
+    };
+    std::vector<Value> many(65, nodV);
+    const std::vector<std::pair<std::string, Value>> badEvents = {
+        {"events a map", nodV},
+        {"events a string", Value::string("nod")},
+        {"events an int", Value::integer(1)},
+        {"65 events", Value::array(many)},
+        {"an event a string", Value::array({nodV, Value::string("nod")})},
+        {"an event an array", Value::array({Value::array({Value::string("nod")})})},
+        {"an event without type", Value::array({Value::map({{"t", Value::number(0.4)}})})},
+        {"an event type an int", Value::array({event(Value::integer(1), Value::number(0.4), Value::number(0.5), Value::number(0.5))})},
+        {"an event type nil", Value::array({event(Value::nil(), Value::number(0.4), Value::number(0.5), Value::number(0.5))})},
+        {"an event t a string", Value::array({event(Value::string("nod"), Value::string("0.4"), Value::number(0.5), Value::number(0.5))})},
+        {"an event duration_s a bool", Value::array({event(Value::string("nod"), Value::number(0.4), Value::boolean(true), Value::number(0.5))})},
+        {"an event strength nil", Value::array({event(Value::string("nod"), Value::number(0.4), Value::number(0.5), Value::nil())})},
+        {"an event t NaN", Value::array({event(Value::string("nod"), Value::number(std::nan("")), Value::number(0.5), Value::number(0.5))})},
+    };
+    for (const auto& b : badEvents) REQUIRE(!decodes(withEvents(b.second)), "accepted: " + b.first);
+    {  // an event map with an integer key (Value maps have string keys: write it by hand)
+        std::string p1 = header(h);
+        REQUIRE(static_cast<uint8_t>(p1[0]) >= 0x80 && static_cast<uint8_t>(p1[0]) < 0x8f, "frame_anim header is a fixmap");
+        p1[0] = char(p1[0] + 1);
+        p1 += encodeValue(Value::string("events"));
+        p1 += std::string("\x91\x82", 2) + encodeValue(Value::string("type")) + encodeValue(Value::string("nod"));
+        p1 += std::string("\x01\x02", 2);
+        REQUIRE(!decodes(with([&](auto& p) { p[1] = p1; })), "accepted: an event key not a string");
+    }
+    MotionFrame e;
+    REQUIRE(eventsDecode(Value::array(), e) && e.events && e.events->empty(), "no events: an empty list");
+    REQUIRE(eventsDecode(Value::nil(), e) && !e.events, "events nil: no field");
+    REQUIRE(eventsDecode(Value::array(std::vector<Value>(64, nodV)), e) && e.events->size() == 64, "64 events");
+    REQUIRE(eventsDecode(Value::array({event(Value::string("inhale"), Value::integer(3), Value::integer(1), Value::integer(-1))}), e) &&
+                e.events->at(0).type == "inhale" && e.events->at(0).t == 3.0 && e.events->at(0).durationS == 1.0 &&
+                e.events->at(0).strength == -1.0,
+            "integer numbers are numbers");
+    Value extra = nodV;
+    extra.add("new_field", Value::string("x"));
+    REQUIRE(eventsDecode(Value::array({extra, event(Value::string("wink"), Value::number(0.5), Value::number(0.2), Value::number(1.0))}), e) &&
+                e.events->size() == 2 && e.events->at(0).t == 0.4 && e.events->at(1).type == "wink",
+            "new event fields and types are accepted");
+    REQUIRE(eventsDecode(Value::array({Value::map({{"type", Value::string("blink")}})}), e) && e.events->at(0).t == 0.0 &&
+                e.events->at(0).durationS == 0.0 && e.events->at(0).strength == 0.0,
+            "missing numbers are 0, as in bridge/protocol/codec.py");
 
     // Video.
     auto vgood = fbtest::readParts(golden("frame_video.msgpack"));
@@ -514,7 +592,8 @@ void testDecoderFuzz() {
     // Bit flips and truncations of the golden frames: the decoder never throws or crashes, and
     // what it accepts is well-formed.
     std::mt19937 rng(1234);
-    const std::vector<std::vector<std::string>> seeds = {frameAnimParts(), fbtest::readParts(golden("frame_performing.msgpack"))};
+    const std::vector<std::vector<std::string>> seeds = {frameAnimParts(), fbtest::readParts(golden("frame_performing.msgpack")),
+                                                         fbtest::readParts(golden("frame_listening.msgpack"))};
     const auto vseed = fbtest::readParts(golden("frame_video.msgpack"));
     int accepted = 0, refused = 0;
     for (int i = 0; i < 4000; ++i) {
@@ -529,7 +608,9 @@ void testDecoderFuzz() {
         auto ps = asParts(p);
         if (decodeMotionFrame(ps.data(), ps.size(), f, nullptr)) {
             ++accepted;
-            REQUIRE(!f.avatar.empty() && (!f.hasLandmarks || f.landmarks.size() == 1434), "accepted frame is well-formed");
+            REQUIRE(!f.avatar.empty() && (!f.hasLandmarks || f.landmarks.size() == 1434) &&
+                        (!f.events || f.events->size() <= kMaxEvents),
+                    "accepted frame is well-formed");
         } else {
             ++refused;
         }
@@ -627,6 +708,25 @@ void testJitterBuffer() {
     JitterBuffer small(10);
     for (int k = 0; k < 50; ++k) small.push(synth(1, k, k / 30.0));
     REQUIRE(small.size() == 10 && small.sample(1, 100, out) && out.seq == 49, "capacity keeps the newest");
+    // Listening events: each frame's, between two sampled positions, skipped frames included.
+    JitterBuffer ev;
+    for (int k = 0; k < 10; ++k) {
+        MotionFrame f = synth(4, k, k / 30.0);
+        f.mode = "listening";
+        f.events.emplace();
+        if (k == 2 || k == 3) f.events->push_back(Event{k == 2 ? "nod" : "blink", k / 30.0, 0.5, 0.6});
+        ev.push(f);
+    }
+    ev.push(synth(5, 10, 0.0));  // the next utterance (no events field)
+    std::vector<Event> events;
+    REQUIRE(ev.eventsBetween(4, -1.0, 1.0 / 30, events) == 0 && events.empty(), "none before frame 2");
+    REQUIRE(ev.eventsBetween(4, 1.0 / 30, 4.0 / 30, events) == 2 && events[0].type == "nod" && events[1].type == "blink",
+            "frames 2 and 3 passed at once (frame 2 skipped): both, in order");
+    events.clear();
+    REQUIRE(ev.eventsBetween(4, 2.0 / 30, 2.0 / 30, events) == 0, "the same frame again: nothing");
+    REQUIRE(ev.eventsBetween(4, 2.0 / 30, 3.0 / 30, events) == 1 && events[0].type == "blink", "after pts, up to pts inclusive");
+    REQUIRE(ev.eventsBetween(4, -1.0, 10.0, events) == 2 && events.size() == 3, "appends");
+    REQUIRE(ev.eventsBetween(5, -1.0, 10.0, events) == 0 && ev.eventsBetween(6, -1.0, 10.0, events) == 0, "other utterances");
 
     // The utterance clock: frames published lookahead (0.1 s) before they are due.
     JitterBuffer clk;
@@ -947,6 +1047,19 @@ void testMockFramesAndNames() {
     REQUIRE(c.stats().welcomes == 2 && d.hellos == 2, "re-hello after hello_first");
     REQUIRE(sink.count(LogLevel::Warning, "does not know") == 1 && c.stats().unknownBlendshapeWarnings == 1,
             "still one warning after the second welcome");
+    // A listening frame (the golden one, for m1): its events reach drainFrames and the jitter buffer.
+    auto listening = fbtest::readParts(golden("frame_listening.msgpack"));
+    listening[0] = "anim.m1";
+    d.publish(listening);
+    REQUIRE(waitFor([&] { return c.stats().framesReceived >= 3; }, 3), "the listening frame arrived");
+    frames.clear();
+    c.drainFrames(frames);
+    REQUIRE(frames.size() == 1 && frames[0].events && frames[0].events->size() == 1 && frames[0].events->at(0).type == "nod",
+            "drained with its events");
+    std::vector<Event> events;
+    REQUIRE(c.eventsBetween("m1", 2, 2.0, 2.2, events) == 1 && events[0].strength == 0.6, "eventsBetween through the client");
+    REQUIRE(c.eventsBetween("m1", 2, 2.2, 3.0, events) == 0 && c.eventsBetween("x", 2, 0.0, 3.0, events) == 0,
+            "nothing after it, nothing for another avatar");
     // An out-of-range field in a reply does not break anything; malformed replies are counted.
     metric("mock_frames_dropped", double(s.framesDropped));
 }

@@ -114,6 +114,7 @@ void UFaceBridgeComponent::ApplyFrame()
 	const bool bGot = bAudio ? Core->sampleFrame(A, AudioUtterance, AudioSeconds + (Now - AudioSetAt), Frame)
 	                         : Core->sampleFrameAuto(A, Frame, ExtraDelaySeconds);
 	if (!bGot) return;
+	FireListeningEvents(Frame);
 	for (int32 I = 0; I < facebridge::kBlendshapes; ++I) Weights[I] = Frame.blendshapes[I];
 	for (int32 I = 0; I < 6; ++I) HeadPose[I] = Frame.headPose[I];
 	USkeletalMeshComponent* Mesh = Cast<USkeletalMeshComponent>(TargetMesh.GetComponent(GetOwner()));
@@ -122,6 +123,34 @@ void UFaceBridgeComponent::ApplyFrame()
 	for (int32 I = 0; I < facebridge::kBlendshapes; ++I)
 	{
 		Mesh->SetMorphTarget(MorphNames[I], FMath::Clamp(Weights[I], 0.0f, 1.0f) * WeightScale, false);
+	}
+}
+
+void UFaceBridgeComponent::FireListeningEvents(const facebridge::MotionFrame& Frame)
+{
+	// Each event once: a new utterance's first shown frame fires its own events; later, every
+	// frame the face moved past since the last tick (skipped ones included) fires its events.
+	// The same frame again, or a step back (an audio position that jittered), fires nothing.
+	std::vector<facebridge::Event> Events;
+	if (Frame.utterance != EventUtterance)
+	{
+		if (Frame.events) Events = *Frame.events;
+	}
+	else if (Frame.pts > EventPts)
+	{
+		Core->eventsBetween(ToStd(Avatar), Frame.utterance, EventPts, Frame.pts, Events);
+	}
+	else
+	{
+		return;
+	}
+	EventUtterance = Frame.utterance;
+	EventPts = Frame.pts;
+	const FString Who = Avatar;  // a handler may stop this component
+	for (const facebridge::Event& Reaction : Events)
+	{
+		OnListeningEvent.Broadcast(Who, FName(UTF8_TO_TCHAR(Reaction.type.c_str())), static_cast<float>(Reaction.t),
+		                           static_cast<float>(Reaction.durationS), static_cast<float>(Reaction.strength));
 	}
 }
 

@@ -14,12 +14,20 @@
 class UMaterialInstanceDynamic;
 class USkeletalMeshComponent;
 class UTexture2D;
-namespace facebridge { class Client; }
+namespace facebridge { class Client; struct MotionFrame; }
 
 /** A speak request was answered. bOk: the utterance's motion is ready (a clip: start playing
  *  its audio now, pts 0 = its first sample); else Error says why ("code: message"). */
 DECLARE_DYNAMIC_MULTICAST_DELEGATE_FourParams(FFaceBridgeSpeechReply, bool, bOk, int64, Utterance, float, DurationSeconds,
                                                const FString&, Error);
+
+/** A listening reaction starts (frames of a `listen` turn, mode "listening"): Type is nod,
+ *  brow_raise, smile, concern, frown, blink, gaze_shift or inhale (the last before speech after
+ *  listening); Time is its start on the utterance's pts clock (seconds), DurationSeconds how long
+ *  it lasts, Strength how strong (about 0..1). Fired once per event, on the game thread, when
+ *  the face reaches the frame that carries it. */
+DECLARE_DYNAMIC_MULTICAST_DELEGATE_FiveParams(FFaceBridgeListeningEvent, const FString&, Avatar, FName, Type, float, Time,
+                                              float, DurationSeconds, float, Strength);
 
 UCLASS(ClassGroup = (FaceBridge), meta = (BlueprintSpawnableComponent))
 class FACEBRIDGE_API UFaceBridgeComponent : public UActorComponent
@@ -86,6 +94,11 @@ public:
 	UPROPERTY(BlueprintAssignable, Category = "FaceBridge")
 	FFaceBridgeSpeechReply OnSpeechReply;
 
+	/** The avatar's listening reactions (nod, brow_raise, ...), each once as the face shows it:
+	 *  for a sound, a gesture or a camera cut of your own. The face already moves by itself. */
+	UPROPERTY(BlueprintAssignable, Category = "FaceBridge")
+	FFaceBridgeListeningEvent OnListeningEvent;
+
 	/** Speak a whole clip file (WAV, FLAC, OGG). Returns the request id (0 when not ready). */
 	UFUNCTION(BlueprintCallable, Category = "FaceBridge")
 	int64 SpeakFile(const FString& AudioFile, const FString& Text, const FString& Emotion);
@@ -126,6 +139,7 @@ public:
 
 private:
 	void ApplyFrame();
+	void FireListeningEvents(const facebridge::MotionFrame& Frame);
 	void PollSpeechReplies();
 	void UpdateVideo();
 
@@ -141,6 +155,8 @@ private:
 	int64 AudioUtterance = -1;
 	double AudioSeconds = 0.0;
 	double AudioSetAt = -1.0;
+	int64 EventUtterance = -1;  // the utterance and pts of the frame OnListeningEvent reached last
+	double EventPts = 0.0;
 	UPROPERTY(Transient)
 	TObjectPtr<UMaterialInstanceDynamic> VideoMaterial;
 };

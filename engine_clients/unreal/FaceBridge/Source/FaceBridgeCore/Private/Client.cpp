@@ -1052,6 +1052,13 @@ bool Client::sampleFrameAuto(const std::string& avatar, MotionFrame& out, double
     return it != impl_->jitter.end() && it->second.sampleAt(now, out, extraDelayS);
 }
 
+size_t Client::eventsBetween(const std::string& avatar, int64_t utterance, double afterPts, double uptoPts,
+                             std::vector<Event>& out) const {
+    std::lock_guard<std::mutex> g(impl_->frames);
+    auto it = impl_->jitter.find(avatar);
+    return it == impl_->jitter.end() ? 0 : it->second.eventsBetween(utterance, afterPts, uptoPts, out);
+}
+
 bool Client::latestFrame(const std::string& avatar, MotionFrame& out) const {
     std::lock_guard<std::mutex> g(impl_->frames);
     auto it = impl_->jitter.find(avatar);

@@ -69,14 +69,45 @@ bool asStr(const msgpack::object& o, std::string& out) {
     return true;
 }
 
+#define KEY(k, lit) detail::keyIs(k, lit, sizeof(lit) - 1)
+
+// header.events (listening frames): a list of at most kMaxEvents maps {type: str, t, duration_s,
+// strength: numbers}. Like bridge/protocol/codec.py: nil is no field, a missing number is 0,
+// other keys in an event are ignored (new optional fields); anything else is malformed.
+bool parseEvents(const msgpack::object& v, std::optional<std::vector<Event>>& out) {
+    if (v.type == msgpack::type::NIL) {
+        out.reset();
+        return true;
+    }
+    if (v.type != msgpack::type::ARRAY || v.via.array.size > kMaxEvents) return false;
+    std::vector<Event> events(v.via.array.size);
+    for (uint32_t i = 0; i < v.via.array.size; ++i) {
+        const msgpack::object& e = v.via.array.ptr[i];
+        if (e.type != msgpack::type::MAP) return false;
+        bool haveType = false;
+        for (uint32_t j = 0; j < e.via.map.size; ++j) {
+            const msgpack::object& k = e.via.map.ptr[j].key;
+            const msgpack::object& x = e.via.map.ptr[j].val;
+            if (k.type != msgpack::type::STR) return false;
+            bool ok = true;
+            if (KEY(k, "type")) { ok = asStr(x, events[i].type); haveType = ok; }
+            else if (KEY(k, "t")) ok = asNumber(x, events[i].t);
+            else if (KEY(k, "duration_s")) ok = asNumber(x, events[i].durationS);
+            else if (KEY(k, "strength")) ok = asNumber(x, events[i].strength);
+            if (!ok) return false;
+        }
+        if (!haveType) return false;
+    }
+    out = std::move(events);
+    return true;
+}
+
 // The decoders run on the network thread; their zone is reused from message to message.
 msgpack::zone& scratchZone() {
     thread_local msgpack::zone z;
     z.clear();
     return z;
 }
-
-#define KEY(k, lit) detail::keyIs(k, lit, sizeof(lit) - 1)
 
 }  // namespace
 
@@ -95,6 +126,7 @@ bool decodeMotionFrame(const Part* parts, size_t count, MotionFrame& out, std::s
     unsigned seen = 0;
     const msgpack::object* blobs = nullptr;
     out.final = false;
+    out.events.reset();
     for (uint32_t i = 0; i < h.via.map.size; ++i) {
         const msgpack::object& k = h.via.map.ptr[i].key;
         const msgpack::object& v = h.via.map.ptr[i].val;
@@ -110,6 +142,10 @@ bool decodeMotionFrame(const Part* parts, size_t count, MotionFrame& out, std::s
             if (v.type == msgpack::type::BOOLEAN) out.final = v.via.boolean;
             else ok = v.type == msgpack::type::NIL;
         } else if (KEY(k, "blobs")) { blobs = &v; seen |= kBlobs; }
+        else if (KEY(k, "events")) {
+            if (!parseEvents(v, out.events))
+                return fail(error, "frame header field 'events' is not a list of at most 64 {type, t, duration_s, strength} maps");
+        }
         // Other keys: new optional fields (protocol.md "Versioning"), ignored.
         if (!ok) return fail(error, "frame header field '" + std::string(k.via.str.ptr, k.via.str.size) + "' has a bad type");
     }

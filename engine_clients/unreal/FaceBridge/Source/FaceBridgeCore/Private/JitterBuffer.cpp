@@ -68,6 +68,17 @@ bool JitterBuffer::sampleAt(int64_t nowNs, MotionFrame& out, double extraDelayS)
     return sample(best->utterance, double(now - best->startNs()) / 1e9, out);
 }
 
+size_t JitterBuffer::eventsBetween(int64_t utterance, double afterPts, double uptoPts, std::vector<Event>& out) const {
+    auto it = std::upper_bound(frames_.begin(), frames_.end(), std::make_pair(utterance, afterPts),
+                               [](const std::pair<int64_t, double>& k, const MotionFrame& f) {
+                                   return k.first < f.utterance || (k.first == f.utterance && k.second < f.pts);
+                               });
+    const size_t before = out.size();
+    for (; it != frames_.end() && it->utterance == utterance && it->pts <= uptoPts; ++it)
+        if (it->events) out.insert(out.end(), it->events->begin(), it->events->end());
+    return out.size() - before;
+}
+
 bool JitterBuffer::latest(MotionFrame& out) const {
     if (frames_.empty()) return false;
     out = frames_.back();

@@ -143,6 +143,10 @@ public:
     // Jitter buffer on the estimated utterance clock (no audio position known).
     bool sampleFrameAuto(const std::string& avatar, MotionFrame& out, double extraDelayS = 0.0) const;
     bool latestFrame(const std::string& avatar, MotionFrame& out) const;
+    // Jitter buffer: the listening events of `utterance`'s frames with afterPts < pts <= uptoPts
+    // (appended to `out`, oldest first), to fire each event once as playback passes its frame.
+    size_t eventsBetween(const std::string& avatar, int64_t utterance, double afterPts, double uptoPts,
+                         std::vector<Event>& out) const;
     // The newest video frame of `avatar` not taken yet: swapped into `out` (no copy).
     bool takeVideo(const std::string& avatar, VideoFrame& out);
 

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,11 +20,22 @@ constexpr int kBlendshapes = 52;
 constexpr int kHeadPose = 6;
 constexpr int kLandmarks = 478;
 constexpr int kMaxVideoSide = 1024;
+constexpr size_t kMaxEvents = 64;  // header.events holds at most this many
 
 // One part of a multipart message.
 struct Part {
     const void* data = nullptr;
     size_t size = 0;
+};
+
+// A listening reaction that starts in a frame (header.events, listening frames only). `type`:
+// nod, brow_raise, smile, concern, frown, blink, gaze_shift, inhale (newer daemons may add
+// types: pass them on, do not refuse them). `t` is on the frame's pts clock.
+struct Event {
+    std::string type;
+    double t = 0.0;
+    double durationS = 0.0;
+    double strength = 0.0;
 };
 
 struct MotionFrame {
@@ -41,6 +53,8 @@ struct MotionFrame {
     std::array<float, kHeadPose> headPose{};  // pitch, yaw, roll (deg); tx, ty, tz (cm)
     bool hasLandmarks = false;
     std::vector<float> landmarks;  // 478*3 when hasLandmarks: x, y in image pixels, z
+    // header.events: present (possibly empty) on listening frames, absent (nullopt) on others.
+    std::optional<std::vector<Event>> events;
     // Filled by the Client: when it was decoded, and when it was published, both on this
     // machine's clock (system_clock ns; published = t_ns minus the ping/pong offset, or the
     // arrival time while no offset is known).

@@ -37,6 +37,10 @@ public:
     // system_clock ns), at position nowNs - start (+ extraDelayS later). Holds an utterance's
     // last frame after its end.
     bool sampleAt(int64_t nowNs, MotionFrame& out, double extraDelayS = 0.0) const;
+    // The listening events (header.events) of `utterance`'s frames with afterPts < pts <=
+    // uptoPts, appended to `out` oldest first: what playback passed moving from one sampled
+    // frame to the next, skipped frames included. Returns how many were appended.
+    size_t eventsBetween(int64_t utterance, double afterPts, double uptoPts, std::vector<Event>& out) const;
     // The newest frame received.
     bool latest(MotionFrame& out) const;
     // Estimated start of an utterance (local ns), or false.
