@@ -25,8 +25,10 @@ class Playable:
     head_pose: np.ndarray  # (F, 6)
     landmarks: np.ndarray | None  # (F, 478, 3) or None
     labels: list[str]  # per frame: the dominant emotion
-    mode: str
+    mode: str  # the file's: speaking, listening, conversation, performing
     image_size: tuple[int, int]
+    modes: list[str] | None = None  # per frame (a conversation's turns); None: `mode` throughout
+    events: list[list[dict] | None] | None = None  # per listening frame: the events starting in it
 
     @property
     def n_frames(self) -> int:
@@ -81,8 +83,37 @@ def load_playable(path: str) -> Playable:
     except (KeyError, TypeError, ValueError) as e:
         raise InputError(name, f"is not a facebridge animation ({str(e)[:120]})",
                          "pass an animation.json that facebridge wrote") from None
+    mode = str(data.get("mode", "speaking"))
+    modes, events = _modes_and_events(data, mode, len(raw), fps)
     return Playable(fps=fps, weights=np.clip(weights, 0, 1), head_pose=pose, landmarks=landmarks, labels=labels,
-                    mode=str(data.get("mode", "speaking")), image_size=tuple(data.get("image_size") or (0, 0)))
+                    mode=mode, image_size=tuple(data.get("image_size") or (0, 0)), modes=modes, events=events)
+
+
+def _modes_and_events(data: dict, mode: str, n: int, fps: float):
+    """Per-frame modes (from a conversation's turns) and, on listening frames, the events that
+    start in each, as the daemon's listening frames carry them (docs/protocol.md)."""
+    modes = [mode] * n
+    for turn in data.get("turns") or []:
+        try:
+            f0, f1 = int(round(float(turn["start_s"]) * fps)), int(round(float(turn["end_s"]) * fps))
+            for f in range(max(0, f0), min(n, f1)):
+                modes[f] = str(turn["mode"])
+        except (KeyError, TypeError, ValueError):
+            continue  # a damaged turn: its frames keep the file's mode
+    if mode == "conversation":  # the gaps between turns: the character listens
+        modes = ["listening" if m == "conversation" else m for m in modes]
+    if "listening" not in modes:
+        return (modes if data.get("turns") else None), None
+    events: list = [[] if m == "listening" else None for m in modes]
+    for e in data.get("events") or []:
+        try:
+            f = int(np.floor(float(e["t"]) * fps))
+            if 0 <= f < n and events[f] is not None:
+                events[f].append({"type": str(e["type"]), "t": float(e["t"]), "duration_s": float(e["duration_s"]),
+                                  "strength": float(e["strength"])})
+        except (KeyError, TypeError, ValueError):
+            continue
+    return modes, events
 
 
 def open_audio(path: str):
@@ -133,8 +164,10 @@ def play(p: Playable, sink, name: str = "a1", t0: float | None = None, stop=None
                 break
         elif stop is not None and stop.is_set():
             break
-        sink(Frame(avatar=name, kind="anim", seq=f, pts=f / p.fps, t_ns=time.time_ns(), mode=p.mode, utterance=1,
+        sink(Frame(avatar=name, kind="anim", seq=f, pts=f / p.fps, t_ns=time.time_ns(),
+                   mode=p.modes[f] if p.modes else p.mode, utterance=1,
                    emotion=p.labels[f], blendshapes=p.weights[f], head_pose=p.head_pose[f],
-                   landmarks=None if p.landmarks is None else p.landmarks[f], final=f == p.n_frames - 1))
+                   landmarks=None if p.landmarks is None else p.landmarks[f], final=f == p.n_frames - 1,
+                   events=p.events[f] if p.events else None))
         sent += 1
     return sent
