@@ -143,6 +143,8 @@ def test_listen_live_in_the_daemon_then_hand_over_to_speak(daemon):
     """The user's voice streamed in 20 ms chunks at its own pace: listening frames with the
     reactions in their headers, each reaction within 300 ms of the pause being audible; then
     a speak hands over (lead-in frames, then speech) and the lips move again."""
+    import time
+
     from bridge.client import Client
 
     _, control, data = daemon
@@ -166,7 +168,10 @@ def test_listen_live_in_the_daemon_then_hand_over_to_speak(daemon):
             for e in f.events:
                 assert f.pts - 1 / 30 - 1e-6 <= e["t"] < f.pts + 1 / 30 + 1e-6, (f.pts, e)
         ok = c.speak(avatar, audio=open(HELLO_WAV, "rb").read(), text=HELLO)
+        # The character does not listen over itself: chunks while it speaks are ignored.
+        assert c.listen_stream(avatar, x[:3200], rate=16000, final=False)["utterance"] == ok["utterance"]
         after = list(c.frames()) + list(c.frames())  # the listening turn's end, then the speech
+        time.sleep(0.2)
         lead = [f for f in after if f.mode == "listening"]
         speech = [f for f in after if f.mode == "speaking"]
         assert lead and lead[-1].final and any(e["type"] == "inhale" for f in lead for e in f.events)

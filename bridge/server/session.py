@@ -39,6 +39,7 @@ class Session:
         self.listening = None  # ListeningStream while the user's audio comes in (`listen`)
         self.listen_rate = 0
         self.listen_events: list = []  # decided reactions not yet in a frame header
+        self.speaking_until = 0.0  # monotonic time the current clip's frames run to
         self.jobs: queue.Queue = queue.Queue(maxsize=16)
         self.cancelled = threading.Event()
         self.thread = threading.Thread(target=self._run, name=f"session-{name}", daemon=True)
@@ -110,6 +111,12 @@ class Session:
         if len(pcm) % 4:
             raise FacebridgeError("listen.pcm", f"has {len(pcm)} bytes, not a whole number of float32 samples",
                                   "send float32 little-endian mono samples")
+        if self.cancelled.is_set():  # a stop: whatever was said is cut off
+            self.speaking_until = 0.0
+        if self.stream is not None or time.monotonic() < self.speaking_until:
+            # The character is speaking: it does not listen over itself (no barge-in yet).
+            self.outbox("reply", peer, rid, type="ok", avatar=self.name, utterance=self.utterance)
+            return
         if self.listening is not None and self.cancelled.is_set():  # stopped: the next listen starts afresh
             self._end_listening()
         if self.listening is not None and rate != self.listen_rate:
@@ -257,6 +264,7 @@ class Session:
         # The client starts its audio when it gets `ok`: frame f is due at pts - lookahead.
         self.outbox("reply", peer, rid, type="ok", avatar=self.name, utterance=self.utterance,
                     frames=anim.n_frames, duration_s=round(anim.duration_s, 4))
+        self.speaking_until = t0 + anim.duration_s - self.lookahead_s
         if self.video is not None:
             self.video.add([(t0 + f / anim.fps - self.lookahead_s, f / anim.fps, self.utterance, landmarks[f],
                              f == anim.n_frames - 1) for f in range(anim.n_frames)])
