@@ -406,7 +406,8 @@ def live_latency(clips) -> dict:
             for wall, f in arrivals:
                 for e in f.events or []:
                     before = [tp for tp in pauses if tp <= e["t"]]
-                    if e["type"] in REACTIONS and before:
+                    # A pause's own reactions; mirrored emotions follow the words, not the pause.
+                    if e["type"] in ("nod", "brow_raise") and before:
                         lat.append(wall - (t0 + before[-1]))  # the pause's start was streamed at t0 + tp
                         system.append(wall - (t0 + e["t"]))  # the reaction's own start
     finally:

@@ -14,6 +14,9 @@ The same code runs on a file (`animate --mode listening`, `converse`) and on a l
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -72,7 +75,8 @@ class Hearing:
             from concurrent.futures import ProcessPoolExecutor
 
             # spawn: a fork of the daemon would copy its sockets and threads.
-            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=_exit_with_parent, initargs=(os.getpid(),))
         self.pending = np.zeros(0, np.float32)
         self.chunks = 0  # chunks analysed
         self.speaking = False
@@ -207,3 +211,14 @@ def recognized_words(samples: np.ndarray, start_s: float = 0.0, end_s: float = 0
 
         _recognizer = Recognizer()
     return _recognizer.text_of(samples)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In the recogniser's worker: exit when the daemon that started it is gone (a SIGKILLed
+    daemon would otherwise leave it running)."""
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()

@@ -40,7 +40,7 @@ class ListeningParams:
     double_nod_chance: float = 0.25
     nod_deg: tuple[float, float] = (2.5, 6.5)  # nod depth, for no stress .. full stress
     nod_s: float = 0.55  # one nod, down and back up
-    reaction_delay_s: tuple[float, float] = (0.0, 0.06)  # after the pause is known (live: p95 <= 300 ms)
+    reaction_delay_s: tuple[float, float] = (0.0, 0.02)  # after the pause is known (live: p95 <= 300 ms)
     refractory_s: float = 1.2  # no two reactions closer than this
     short_phrase_s: float = 0.6  # shorter phrases get a nod half as often
     brow_chance: float = 0.9  # a question gets a brow raise

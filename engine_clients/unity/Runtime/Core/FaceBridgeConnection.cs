@@ -84,6 +84,11 @@ namespace FaceBridge.Core
         readonly ConcurrentQueue<Request> incoming = new ConcurrentQueue<Request>();
         readonly ConcurrentQueue<Action> commands = new ConcurrentQueue<Action>();
         readonly ConcurrentQueue<Request> completed = new ConcurrentQueue<Request>();
+        readonly ConcurrentQueue<AnimFrame> eventFrames = new ConcurrentQueue<AnimFrame>();
+        int eventFramesQueued;
+
+        /// <summary>Frames with events kept for <see cref="ListeningEventsReceived"/> until DispatchCallbacks runs (the oldest go beyond).</summary>
+        public const int MaxQueuedEventFrames = 256;
 
         readonly object buffersGate = new object();
         readonly Dictionary<string, JitterBuffer> buffers = new Dictionary<string, JitterBuffer>();
@@ -184,8 +189,15 @@ namespace FaceBridge.Core
             return t == null || t.Join(waitMs);
         }
 
-        /// <summary>Runs the callbacks of requests that finished since the last call, on the calling
-        /// thread (call it from Update).</summary>
+        /// <summary>Raised by <see cref="DispatchCallbacks"/>, on its thread, for each motion frame of a
+        /// subscribed avatar whose header carries listening reactions (<see cref="AnimFrame.HasEvents"/>),
+        /// once, in arrival order. Frames are kept for it only while a handler is attached, at most
+        /// <see cref="MaxQueuedEventFrames"/>. (FaceBridgeClient raises OnListeningEvent from it.)</summary>
+        public event Action<AnimFrame> ListeningEventsReceived;
+
+        /// <summary>Runs the callbacks of requests that finished since the last call, then
+        /// <see cref="ListeningEventsReceived"/> for the frames with events that arrived, on the calling
+        /// thread (call it from Update). Returns the number of request callbacks run.</summary>
         public int DispatchCallbacks()
         {
             int n = 0;
@@ -196,7 +208,25 @@ namespace FaceBridge.Core
                 try { r.Callback(r); }
                 catch (Exception e) { log.Error("a " + r.Type + " callback threw: " + e); }
             }
+            AnimFrame f;
+            while (eventFrames.TryDequeue(out f))
+            {
+                Interlocked.Decrement(ref eventFramesQueued);
+                var handler = ListeningEventsReceived;
+                if (handler == null) continue;
+                try { handler(f); }
+                catch (Exception e) { log.Error("a ListeningEventsReceived handler threw: " + e); }
+            }
             return n;
+        }
+
+        void QueueEventFrame(AnimFrame f)
+        {
+            if (ListeningEventsReceived == null) return; // nobody listens: keep nothing
+            eventFrames.Enqueue(f);
+            AnimFrame old;
+            if (Interlocked.Increment(ref eventFramesQueued) > MaxQueuedEventFrames && eventFrames.TryDequeue(out old))
+                Interlocked.Decrement(ref eventFramesQueued);
         }
 
         Request Enqueue(string type, string avatar, Func<long, byte[]> build, Action<Request> callback, Action<Request, Reply> onReply = null)
@@ -294,6 +324,10 @@ namespace FaceBridge.Core
             return Enqueue("speak", avatar, id => Requests.SpeakChunkBytes(id, avatar, pcm, rate, final, text, emotion), callback);
         }
 
+        /// <summary>listen: one chunk of the user's voice (float32 mono, e.g. 20 ms of a microphone;
+        /// the range is copied). The avatar listens and reacts: its frames come with mode "listening"
+        /// and carry <see cref="AnimFrame.Events"/>. final = the last chunk of the user's turn (null
+        /// leaves the field out). The reply's `utterance` is the listening turn.</summary>
         public Request Listen(string avatar, float[] samples, int offset, int count, int rate, bool? final = null, Action<Request> callback = null)
         {
             byte[] pcm;
@@ -305,6 +339,12 @@ namespace FaceBridge.Core
             }
             catch (ArgumentException e) { return Invalid("listen", avatar, e.Message, callback); }
             return Enqueue("listen", avatar, id => Requests.Listen(id, avatar, pcm, rate, final), callback);
+        }
+
+        /// <summary>listen with a whole array of samples (see the overload with a range).</summary>
+        public Request Listen(string avatar, float[] samples, int rate, bool final, Action<Request> callback = null)
+        {
+            return Listen(avatar, samples, 0, samples == null ? 0 : samples.Length, rate, final, callback);
         }
 
         public Request SetEmotion(string avatar, string emotion, Action<Request> callback = null)
@@ -927,6 +967,7 @@ namespace FaceBridge.Core
                 f.ReceivedNs = ClientClock.NowNs();
                 Interlocked.Increment(ref framesReceived);
                 Buffer(f.Avatar).Add(f);
+                if (f.HasEvents) QueueEventFrame(f);
             }
         }
 

@@ -1,5 +1,6 @@
 // Data and video frames (docs/protocol.md "Data frames", "Video frames"):
 //   [topic "anim.<avatar>", header map, blendshapes, head_pose, (landmarks)]
+//   (listening frames' headers also carry `events`: the reactions that start in the frame)
 //   [topic "video.<avatar>", header map, pixels]
 // A truncated or malformed message is dropped and counted, never thrown.
 using System;
@@ -8,6 +9,36 @@ using System.Text;
 
 namespace FaceBridge.Core
 {
+    /// <summary>A reaction of a listening avatar (header `events` of a frame with mode
+    /// "listening"): nod, brow_raise, smile, concern, frown, blink, gaze_shift, inhale (new types
+    /// may come: ignore the ones you do not know). Immutable.</summary>
+    public sealed class ListeningEvent
+    {
+        /// <summary>An empty list: a listening frame in which no reaction starts.</summary>
+        public static readonly ListeningEvent[] None = new ListeningEvent[0];
+
+        public readonly string Type;
+        /// <summary>When it starts, in seconds on the frame's `pts` clock (the user's audio).</summary>
+        public readonly double T;
+        public readonly double DurationS;
+        public readonly double Strength;
+
+        public ListeningEvent(string type, double t, double durationS, double strength)
+        {
+            Type = type;
+            T = t;
+            DurationS = durationS;
+            Strength = strength;
+        }
+
+        public override string ToString()
+        {
+            return Type + " at " + T.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) + " s (" +
+                   DurationS.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) + " s, strength " +
+                   Strength.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) + ")";
+        }
+    }
+
     public sealed class AnimFrame
     {
         public string Avatar;
@@ -26,8 +57,14 @@ namespace FaceBridge.Core
         public float[] HeadPose = new float[6];
         /// <summary>478 × 3 (x, y in image pixels; z), or null when the frame has none.</summary>
         public float[] Landmarks;
+        /// <summary>Listening frames: the reactions that start in this frame (usually
+        /// <see cref="ListeningEvent.None"/>, empty). Null when the header has no `events` (other modes).</summary>
+        public ListeningEvent[] Events;
         /// <summary>This client's clock when the frame arrived (ns, Unix epoch).</summary>
         public long ReceivedNs;
+
+        /// <summary>True when at least one reaction starts in this frame.</summary>
+        public bool HasEvents { get { return Events != null && Events.Length > 0; } }
 
         public AnimFrame(int blendshapes = ArkitNames.Count)
         {
@@ -40,6 +77,7 @@ namespace FaceBridge.Core
             f.Blendshapes = (float[])Blendshapes.Clone();
             f.HeadPose = (float[])HeadPose.Clone();
             if (Landmarks != null) f.Landmarks = (float[])Landmarks.Clone();
+            if (Events != null && Events.Length > 0) f.Events = (ListeningEvent[])Events.Clone(); // the events themselves are immutable
             return f;
         }
     }
@@ -67,6 +105,8 @@ namespace FaceBridge.Core
         public const int HeadPoseCount = 6;
         public const int LandmarkFloats = 478 * 3;
         public const int MaxHeaderBytes = 64 * 1024;
+        /// <summary>header.events holds at most this many events (docs/protocol.md).</summary>
+        public const int MaxEvents = 64;
 
         /// <summary>Blendshapes per frame: the length of the schema's name list (52 in protocol 1).</summary>
         public int BlendshapeCount = ArkitNames.Count;
@@ -79,6 +119,7 @@ namespace FaceBridge.Core
         static readonly byte[] KSeq = Ascii("seq"), KPts = Ascii("pts"), KTNs = Ascii("t_ns"), KMode = Ascii("mode"),
             KUtt = Ascii("utterance"), KEmotion = Ascii("emotion"), KFinal = Ascii("final"), KBlobs = Ascii("blobs"),
             KWidth = Ascii("width"), KHeight = Ascii("height"), KFormat = Ascii("format"),
+            KEvents = Ascii("events"), KType = Ascii("type"), KT = Ascii("t"), KDuration = Ascii("duration_s"), KStrength = Ascii("strength"),
             BBlend = Ascii("blendshapes"), BHead = Ascii("head_pose"), BLand = Ascii("landmarks"),
             TAnim = Ascii("anim."), TVideo = Ascii("video.");
 
@@ -131,6 +172,7 @@ namespace FaceBridge.Core
             bool final = false;
             long seq = 0, tns = 0, utt = 0;
             double pts = 0;
+            ListeningEvent[] events = null;
             try
             {
                 reader.Reset(header, 0, header.Length);
@@ -144,6 +186,11 @@ namespace FaceBridge.Core
                     else if (reader.TryReadKey(KUtt)) { utt = reader.ReadInt64(); hasUtt = true; }
                     else if (reader.TryReadKey(KEmotion)) emotion = reader.TryReadNil() ? "" : ReadStr();
                     else if (reader.TryReadKey(KFinal)) final = reader.ReadBool();
+                    else if (reader.TryReadKey(KEvents))
+                    {
+                        string why = ReadEvents(out events);
+                        if (why != null) return Fail(why);
+                    }
                     else if (reader.TryReadKey(KBlobs))
                     {
                         nBlobs = reader.ReadArrayHeader();
@@ -196,8 +243,66 @@ namespace FaceBridge.Core
                 Floats(pl, into.Landmarks);
             }
             else into.Landmarks = null;
+            into.Events = events;
             Decoded++;
             return true;
+        }
+
+        /// <summary>header.events: a list of at most <see cref="MaxEvents"/> maps {type: str, t,
+        /// duration_s, strength: numbers}. As bridge/protocol/codec.py (and the Unreal client): nil
+        /// is no field, a missing number is 0, other keys of an event are ignored (new optional
+        /// fields), new types are kept; anything else makes the frame malformed. Returns why, or null.</summary>
+        string ReadEvents(out ListeningEvent[] events)
+        {
+            events = null;
+            if (reader.TryReadNil()) return null;
+            if (reader.PeekType() != MsgPackType.Array) return "header.events is not a list (" + reader.PeekType() + ")";
+            int n = reader.ReadArrayHeader();
+            if (n > MaxEvents) return "header.events holds " + n + " events; at most " + MaxEvents;
+            if (n == 0)
+            {
+                events = ListeningEvent.None;
+                return null;
+            }
+            var list = new ListeningEvent[n];
+            for (int k = 0; k < n; k++)
+            {
+                if (reader.PeekType() != MsgPackType.Map) return "header.events[" + k + "] is not a map (" + reader.PeekType() + ")";
+                int m = reader.ReadMapHeader();
+                string type = null;
+                double t = 0, duration = 0, strength = 0;
+                for (int j = 0; j < m; j++)
+                {
+                    if (reader.TryReadKey(KType))
+                    {
+                        if (reader.PeekType() != MsgPackType.Str) return "header.events[" + k + "].type is not a string";
+                        type = ReadStr();
+                    }
+                    else if (reader.TryReadKey(KT)) { if (!ReadNumber(out t)) return "header.events[" + k + "].t is not a finite number"; }
+                    else if (reader.TryReadKey(KDuration)) { if (!ReadNumber(out duration)) return "header.events[" + k + "].duration_s is not a finite number"; }
+                    else if (reader.TryReadKey(KStrength)) { if (!ReadNumber(out strength)) return "header.events[" + k + "].strength is not a finite number"; }
+                    else
+                    {
+                        if (reader.PeekType() != MsgPackType.Str) return "header.events[" + k + "] keys must be strings";
+                        reader.Skip(); // a field this client does not know
+                        reader.Skip();
+                    }
+                }
+                if (type == null) return "header.events[" + k + "] has no type";
+                list[k] = new ListeningEvent(type, t, duration, strength);
+            }
+            events = list;
+            return null;
+        }
+
+        /// <summary>An integer or a float (not a bool, nil or string), finite.</summary>
+        bool ReadNumber(out double v)
+        {
+            v = 0;
+            var type = reader.PeekType();
+            if (type != MsgPackType.Int && type != MsgPackType.Float) return false;
+            v = reader.ReadDouble();
+            return !double.IsNaN(v) && !double.IsInfinity(v);
         }
 
         /// <summary>A new frame, or null when the message is malformed (counted).</summary>

@@ -5,7 +5,8 @@ namespace FaceBridge.Core
     /// <summary>Streams one utterance of live audio (a microphone, a TTS voice) as `speak` pcm
     /// chunks of <see cref="ChunkMs"/>: push samples as they come (any thread, the audio thread
     /// included: Push only copies and enqueues), then End(). Frames' pts count from the first
-    /// sample pushed.</summary>
+    /// sample pushed. Made with <see cref="ForListening"/>, it sends the user's voice as `listen`
+    /// chunks instead (one listening turn: the avatar reacts; End() ends the user's turn).</summary>
     public sealed class PcmStreamer
     {
         readonly FaceBridgeConnection connection;
@@ -17,6 +18,8 @@ namespace FaceBridge.Core
         int count;
         string text, emotion;
         bool ended;
+        /// <summary>True: `listen` chunks (the user's voice), false: `speak` chunks.</summary>
+        public readonly bool IsListening;
         long samplesPushed;
         volatile Request firstReply;
 
@@ -33,6 +36,19 @@ namespace FaceBridge.Core
             pending = new float[chunk];
             this.text = text;
             this.emotion = emotion;
+        }
+
+        PcmStreamer(FaceBridgeConnection connection, string avatar, int rate, int chunkMs, bool listening)
+            : this(connection, avatar, rate, chunkMs)
+        {
+            IsListening = listening;
+        }
+
+        /// <summary>A stream of the user's voice (a microphone) as `listen` chunks: the avatar listens
+        /// and reacts (frames with mode "listening" and <see cref="AnimFrame.Events"/>).</summary>
+        public static PcmStreamer ForListening(FaceBridgeConnection connection, string avatar, int rate, int chunkMs = 20)
+        {
+            return new PcmStreamer(connection, avatar, rate, chunkMs, true);
         }
 
         /// <summary>Samples pushed so far (mono): the stream's length in samples.</summary>
@@ -74,9 +90,15 @@ namespace FaceBridge.Core
             }
         }
 
+        Request Send(bool final)
+        {
+            return IsListening ? connection.Listen(Avatar, pending, 0, count, Rate, final)
+                               : connection.SpeakChunk(Avatar, pending, 0, count, Rate, final, text, emotion);
+        }
+
         void Flush(bool final)
         {
-            var r = connection.SpeakChunk(Avatar, pending, 0, count, Rate, final, text, emotion);
+            var r = Send(final);
             if (firstReply == null) firstReply = r;
             text = null;
             emotion = null;
@@ -84,14 +106,14 @@ namespace FaceBridge.Core
         }
 
         /// <summary>Sends what is left as the final chunk (possibly empty) and returns its request:
-        /// its reply gives the utterance's `frames` and `duration_s`.</summary>
+        /// for speak, its reply gives the utterance's `frames` and `duration_s`.</summary>
         public Request End()
         {
             lock (pending)
             {
                 if (ended) throw new InvalidOperationException("the stream has already ended");
                 ended = true;
-                var r = connection.SpeakChunk(Avatar, pending, 0, count, Rate, true, text, emotion);
+                var r = Send(true);
                 if (firstReply == null) firstReply = r;
                 count = 0;
                 return r;

@@ -18,7 +18,7 @@ namespace FaceBridge
     /// <summary>What the face follows.</summary>
     public enum PlaybackKind
     {
-        /// <summary>the newest frame that arrived (no audio: a "performing" avatar, or idle)</summary>
+        /// <summary>the newest frame that arrived (no audio: a "performing" avatar, a listening one, or idle)</summary>
         Latest,
         /// <summary>a clip given to Speak, played by the AudioSource: frames at its playback position</summary>
         Clip,
@@ -29,7 +29,8 @@ namespace FaceBridge
     /// <summary>Connects to a `facebridge serve` daemon, creates the avatar from a face image and
     /// keeps its frames. Speak(clip) sends the clip, and on the daemon's `ok` plays it on the
     /// AudioSource: the face (BlendshapeDriver, TextureDriver) follows the audio's position.
-    /// Networking runs on a background thread; nothing here waits on it.</summary>
+    /// BeginListening sends the user's voice instead: the avatar listens and reacts
+    /// (OnListeningEvent). Networking runs on a background thread; nothing here waits on it.</summary>
     [DisallowMultipleComponent]
     [AddComponentMenu("FaceBridge/FaceBridge Client")]
     public class FaceBridgeClient : MonoBehaviour
@@ -80,6 +81,10 @@ namespace FaceBridge
 
         public event Action<string> AvatarCreated;
         public event Action<long> UtteranceStarted;
+        /// <summary>A reaction of the listening avatar (nod, brow_raise, smile, concern, frown, blink,
+        /// gaze_shift, inhale…) whose frame arrived: raised in Update, on the main thread, once per
+        /// event. Its T is on the listening turn's pts clock (seconds of the user's audio).</summary>
+        public event Action<ListeningEvent> OnListeningEvent;
 
         PcmStreamer streamer;
         double streamStart, clipStart;
@@ -103,6 +108,7 @@ namespace FaceBridge
                 Curve = curve,
             };
             Connection = new FaceBridgeConnection(options, new UnityLog(name, logInfo));
+            Connection.ListeningEventsReceived += RaiseListeningEvents; // run by DispatchCallbacks in Update
             Connection.Start();
             if (createOnStart) CreateAvatar();
         }
@@ -117,6 +123,13 @@ namespace FaceBridge
         void Update()
         {
             if (Connection != null) Connection.DispatchCallbacks();
+        }
+
+        void RaiseListeningEvents(AnimFrame frame)
+        {
+            var handler = OnListeningEvent;
+            if (handler == null || frame.Avatar != AvatarId || frame.Events == null) return;
+            foreach (var e in frame.Events) handler(e);
         }
 
         CurveOptions Curve()
@@ -204,6 +217,18 @@ namespace FaceBridge
             CurrentUtterance = 0; // known from the first chunk's reply
             streamStart = Time.realtimeSinceStartupAsDouble;
             return streamer;
+        }
+
+        /// <summary>Starts a listening turn: push the user's voice (a microphone) into the returned
+        /// streamer as it is captured (any thread), then End() it when the user's turn ends. The
+        /// avatar listens and reacts: the face shows the newest frame as it arrives, and
+        /// OnListeningEvent reports its reactions. A later Speak hands the turn over to the avatar.</summary>
+        public PcmStreamer BeginListening(int rate)
+        {
+            if (!Check()) return null;
+            Playback = PlaybackKind.Latest; // listening frames are due as they arrive
+            CurrentUtterance = 0;
+            return PcmStreamer.ForListening(Connection, AvatarId, rate);
         }
 
         bool Check()

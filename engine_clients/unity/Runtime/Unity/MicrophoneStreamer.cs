@@ -4,7 +4,9 @@ using UnityEngine;
 namespace FaceBridge
 {
     /// <summary>Optional: streams a microphone to the avatar as 20 ms pcm chunks (the daemon's
-    /// streaming path, ~45 ms from sound to frame). The face shows the newest frames.</summary>
+    /// streaming path, ~45 ms from sound to frame). The face shows the newest frames. With
+    /// Listen, the microphone is the user's voice (`listen`): the avatar listens and reacts
+    /// (FaceBridgeClient.OnListeningEvent) instead of mouthing it.</summary>
     [AddComponentMenu("FaceBridge/Microphone Streamer")]
     public class MicrophoneStreamer : MonoBehaviour
     {
@@ -14,6 +16,8 @@ namespace FaceBridge
         [Tooltip("One of 8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000.")]
         public int sampleRate = 16000;
         public bool streamWhenReady = false;
+        [Tooltip("Send the microphone as the user's voice (listen: the avatar nods, raises its brows...) instead of speak (the avatar mouths it).")]
+        public bool listen = false;
 
         AudioClip mic;
         int readPos;
@@ -28,6 +32,11 @@ namespace FaceBridge
             if (streamer != null || client == null) return;
             mic = Microphone.Start(Device, true, 2, sampleRate);
             readPos = 0;
+            if (listen)
+            {
+                streamer = client.BeginListening(sampleRate); // End() ends the user's turn
+                return;
+            }
             streamer = client.BeginStream(sampleRate);
             client.StreamPosition = () => streamer == null ? double.MaxValue : streamer.SamplesPushed / (double)sampleRate;
         }

@@ -258,6 +258,59 @@ namespace FaceBridge.Tests
                 }
             });
 
+            T.Run("fake daemon: frames with listening events raise ListeningEventsReceived once each, in DispatchCallbacks", () =>
+            {
+                var anim = GoldenTests.ReadParts(Path.Combine(args.Golden, "frame_anim.msgpack"));
+                var listening = GoldenTests.ReadParts(Path.Combine(args.Golden, "frame_listening.msgpack"));
+                using (var d = new FakeDaemon())
+                {
+                    d.Handler = req => (string)req["type"] == "hello" ? new List<byte[]> { FakeDaemon.Welcome(req["id"], 1) } : null;
+                    var c = new FaceBridgeConnection(Fast(d), new CapturingLog());
+                    c.Start();
+                    c.Subscribe("a1");
+                    T.Check(T.WaitFor(() => c.IsReady, 5000), "ready");
+                    // listening frames told apart by seq; frames from one publisher arrive in order
+                    Func<long, List<byte[]>> listen = seq =>
+                    {
+                        var h = (Dictionary<string, object>)MsgPackReader.Unpack(listening[1]);
+                        h["seq"] = seq;
+                        var w = new MsgPackWriter();
+                        w.WriteObject(h);
+                        return new List<byte[]> { listening[0], w.ToArray(), listening[2], listening[3] };
+                    };
+                    Func<long, bool> arrived = seq => { var l = c.Buffer("a1").Latest; return l != null && l.Seq == seq; };
+                    // no handler: nothing is kept for it
+                    T.Check(T.WaitFor(() => { d.Publish(listen(100)); return arrived(100); }, 5000, 20), "no frame arrived");
+                    d.Publish(anim); // after the copies of 100 still in flight
+                    T.Check(T.WaitFor(() => arrived(7), 3000), "frame_anim (seq 7)");
+                    var seen = new List<AnimFrame>();
+                    int thread = -1;
+                    c.ListeningEventsReceived += f => { seen.Add(f); thread = Thread.CurrentThread.ManagedThreadId; };
+                    c.DispatchCallbacks();
+                    T.Eq(0, seen.Count, "frames that came while no handler was attached");
+                    d.Publish(anim);        // no events: not raised
+                    d.Publish(listen(101)); // one nod
+                    T.Check(T.WaitFor(() => arrived(101), 3000), "the listening frame");
+                    T.Eq(0, seen.Count, "raised only in DispatchCallbacks");
+                    c.DispatchCallbacks();
+                    T.Eq(1, seen.Count, "raised once");
+                    T.Eq(Thread.CurrentThread.ManagedThreadId, thread, "on the thread that dispatches");
+                    T.Check(seen[0].Avatar == "a1" && seen[0].Seq == 101 && seen[0].Events.Length == 1 && seen[0].Events[0].Type == "nod", "the nod");
+                    c.DispatchCallbacks();
+                    T.Eq(1, seen.Count, "not raised again");
+                    // nobody dispatches: at most MaxQueuedEventFrames wait (the oldest go)
+                    int n = FaceBridgeConnection.MaxQueuedEventFrames + 44;
+                    for (int i = 0; i < n; i++) d.Publish(listen(200 + i));
+                    T.Check(T.WaitFor(() => arrived(200 + n - 1), 5000), "the last of " + n + " frames");
+                    seen.Clear();
+                    c.DispatchCallbacks();
+                    T.Eq(FaceBridgeConnection.MaxQueuedEventFrames, seen.Count, "kept while nobody dispatched");
+                    T.Eq(200L + n - FaceBridgeConnection.MaxQueuedEventFrames, seen[0].Seq, "the oldest went");
+                    T.Eq(200L + n - 1, seen[seen.Count - 1].Seq, "the newest kept");
+                    c.Dispose(2000);
+                }
+            });
+
             T.Run("fake daemon: unknown blendshape names in the welcome schema -> one warning", () =>
             {
                 using (var d = new FakeDaemon())

@@ -120,7 +120,7 @@ namespace FaceBridge.Tests
             T.Run("golden: the folder holds the expected messages", () =>
             {
                 T.Check(names.Count >= 18, "only " + names.Count + " golden files in " + dir);
-                foreach (var n in new[] { "hello", "welcome", "frame_anim", "frame_video", "speak_chunk", "error" })
+                foreach (var n in new[] { "hello", "welcome", "frame_anim", "frame_listening", "frame_video", "speak_chunk", "listen", "error" })
                     T.Check(names.Contains(n), "no golden " + n);
             });
             foreach (var name in names)
@@ -128,6 +128,25 @@ namespace FaceBridge.Tests
                 string n = name;
                 T.Run("golden decode: " + n, () => DecodeOne(dir, n));
             }
+            T.Run("golden decode: frame_listening carries exactly one event, a nod {2.2, 0.55, 0.6}", () =>
+            {
+                var dec = new FrameDecoder();
+                var f = dec.DecodeAnim(ReadParts(Path.Combine(dir, "frame_listening.msgpack")));
+                T.Check(f != null, "decode: " + dec.LastError);
+                T.Eq("listening", f.Mode, "mode");
+                T.Check(f.Events != null && f.Events.Length == 1 && f.HasEvents, "one event");
+                var e = f.Events[0];
+                T.Eq("nod", e.Type, "type");
+                T.Eq(2.2, e.T, "t");
+                T.Eq(0.55, e.DurationS, "duration_s");
+                T.Eq(0.6, e.Strength, "strength");
+                T.Eq(null, f.Landmarks, "no landmarks blob");
+                var copy = f.Clone();
+                T.Check(copy.Events != f.Events && copy.Events.Length == 1 && copy.Events[0] == e, "Clone copies the list");
+                // decoded into the same frame, a frame without the field has none
+                T.Check(dec.TryDecodeAnim(ReadParts(Path.Combine(dir, "frame_anim.msgpack")), f), "frame_anim: " + dec.LastError);
+                T.Eq(null, f.Events, "frame_anim (speaking) has no events");
+            });
 
             // requests built by the client == golden bytes
             var pcm = GoldenPcm();
@@ -254,6 +273,16 @@ namespace FaceBridge.Tests
                 T.Check(d == null, d);
             }
             T.Check(names.Contains("landmarks") == (frame.Landmarks != null), "landmarks presence");
+            if (header.ContainsKey("events"))
+            {
+                T.Check(frame.Events != null, "events missing");
+                var got = new List<object>();
+                foreach (var e in frame.Events)
+                    got.Add(new Dictionary<string, object> { { "type", e.Type }, { "t", e.T }, { "duration_s", e.DurationS }, { "strength", e.Strength } });
+                string d = Diff(header["events"], got, name + ".events");
+                T.Check(d == null, d);
+            }
+            else T.Check(frame.Events == null, "events without the header field");
         }
     }
 }

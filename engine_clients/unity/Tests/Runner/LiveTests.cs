@@ -379,6 +379,61 @@ namespace FaceBridge.Tests
                 });
             }
 
+            // Last: the daemon starts its word-recognition worker process on the first listen, and
+            // its start-up load must not slow the timing checks above.
+            T.Run("live: listen to hello.wav in 20 ms chunks (the user's voice): listening frames with events, raised once", () =>
+            {
+                T.Check(T.WaitFor(() => a.IsReady && a.IsAvatarReady(streamAvatar), 30000), "avatar " + streamAvatar + ": " + a.State + " " + a.LastError);
+                var mono = wav.Mono();
+                var seen = new List<AnimFrame>();
+                Action<AnimFrame> onEvents = f => { if (f.Avatar == streamAvatar) seen.Add(f); };
+                a.ListeningEventsReceived += onEvents;
+                try
+                {
+                    var s = PcmStreamer.ForListening(a, streamAvatar, wav.Rate, 20);
+                    T.Check(s.IsListening, "a listening streamer");
+                    int chunk = wav.Rate / 50;
+                    for (int i = 0; i < mono.Length; i += chunk) s.Push(mono, i, Math.Min(chunk, mono.Length - i));
+                    var last = s.End();
+                    T.Check(last.Wait(60000) && last.Succeeded, "final chunk: " + last);
+                    T.Eq("listen", last.Type, "request type");
+                    long u = last.Reply.GetLong("utterance");
+                    T.Check(u > 0 && u == s.Utterance, "utterance " + u + " (first chunk: " + s.Utterance + ")");
+                    var buf = a.Buffer(streamAvatar);
+                    T.Check(T.WaitFor(() => buf.HasFinal(u), 15000), "the final listening frame did not come (" + Utterance(buf, u).Count + " frames)");
+                    var frames = Utterance(buf, u);
+                    double fps = a.Welcome.Schema.Fps, duration = mono.Length / (double)wav.Rate;
+                    CheckSequence(frames, frames.Count, "listen");
+                    T.Check(Math.Abs(frames.Count - duration * fps) <= 2, frames.Count + " frames for " + F(duration) + " s");
+                    int jaw = Array.IndexOf(a.Welcome.Schema.BlendshapeNames, "jawOpen");
+                    var withEvents = new List<AnimFrame>();
+                    var types = new List<string>();
+                    foreach (var f in frames)
+                    {
+                        T.Eq("listening", f.Mode, "mode");
+                        T.Check(f.Events != null, "frame " + f.Seq + " has no events field");
+                        T.Check(jaw < 0 || f.Blendshapes[jaw] <= 0.05f + 1e-6f, "lips still while listening: jawOpen " + f.Blendshapes[jaw]);
+                        if (!f.HasEvents) continue;
+                        withEvents.Add(f);
+                        foreach (var e in f.Events)
+                        {
+                            T.Check(!string.IsNullOrEmpty(e.Type) && e.DurationS > 0 && e.T >= 0 && e.T < duration + 2, "event " + e);
+                            types.Add(e.Type);
+                        }
+                    }
+                    T.Out("  (" + frames.Count + " listening frames, " + types.Count + " events: " + string.Join(" ", types.ToArray()) + ")");
+                    T.Check(types.Count >= 1, "no reaction in a " + F(duration) + " s turn");
+                    // the frames with events, each once, in arrival order
+                    T.Check(T.WaitFor(() => { a.DispatchCallbacks(); return seen.Count >= withEvents.Count; }, 3000),
+                            "raised " + seen.Count + " of " + withEvents.Count);
+                    a.DispatchCallbacks();
+                    T.Eq(withEvents.Count, seen.Count, "raised once each");
+                    for (int i = 0; i < seen.Count; i++) T.Check(seen[i] == withEvents[i], "order: " + seen[i].Seq + " vs " + withEvents[i].Seq);
+                    T.Eq(0L, a.FramesDropped, "no malformed motion");
+                }
+                finally { a.ListeningEventsReceived -= onEvents; }
+            });
+
             if (a != null)
             {
                 T.Out("  (client log: " + log.Warnings.Count + " warnings, " + log.Errors.Count + " errors; frames received " + a.FramesReceived +

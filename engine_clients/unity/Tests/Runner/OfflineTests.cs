@@ -38,6 +38,7 @@ namespace FaceBridge.Tests
             var anim = GoldenTests.ReadParts(Path.Combine(golden, "frame_anim.msgpack"));
             var perf = GoldenTests.ReadParts(Path.Combine(golden, "frame_performing.msgpack"));
             var video = GoldenTests.ReadParts(Path.Combine(golden, "frame_video.msgpack"));
+            var listening = GoldenTests.ReadParts(Path.Combine(golden, "frame_listening.msgpack"));
 
             T.Run("decoder: truncated and malformed frames are dropped and counted, never thrown", () =>
             {
@@ -113,6 +114,118 @@ namespace FaceBridge.Tests
                 T.Eq((long)bad, dec.Dropped, "dropped");
             });
 
+            T.Run("decoder: header.events (listening reactions): malformed ones refused; nil, missing numbers, new fields as in bridge/protocol/codec.py", () =>
+            {
+                var dec = new FrameDecoder();
+                var into = new AnimFrame();
+                var h = (Dictionary<string, object>)MsgPackReader.Unpack(listening[1]);
+                Func<object, List<byte[]>> withEvents = events =>
+                {
+                    var m = new Dictionary<string, object>(h);
+                    m["events"] = events;
+                    var p = Copy(listening);
+                    p[1] = Pack(m);
+                    return p;
+                };
+                Func<object, object, object, object, Dictionary<string, object>> ev = (type, t, d, st) =>
+                    new Dictionary<string, object> { { "type", type }, { "t", t }, { "duration_s", d }, { "strength", st } };
+                var nod = ev("nod", 0.4, 0.55, 0.6);
+                var many = new List<object>();
+                for (int i = 0; i < 65; i++) many.Add(nod);
+                var bad = new List<KeyValuePair<string, object>>
+                {
+                    new KeyValuePair<string, object>("events a map", nod),
+                    new KeyValuePair<string, object>("events a string", "nod"),
+                    new KeyValuePair<string, object>("events an int", 1L),
+                    new KeyValuePair<string, object>("events a bool", true),
+                    new KeyValuePair<string, object>("65 events", many),
+                    new KeyValuePair<string, object>("an event a string", new List<object> { nod, "nod" }),
+                    new KeyValuePair<string, object>("an event an array", new List<object> { new List<object> { "nod" } }),
+                    new KeyValuePair<string, object>("an event nil", new List<object> { null }),
+                    new KeyValuePair<string, object>("an event without type", new List<object> { new Dictionary<string, object> { { "t", 0.4 } } }),
+                    new KeyValuePair<string, object>("an event type an int", new List<object> { ev(1L, 0.4, 0.5, 0.5) }),
+                    new KeyValuePair<string, object>("an event type nil", new List<object> { ev(null, 0.4, 0.5, 0.5) }),
+                    new KeyValuePair<string, object>("an event type bytes", new List<object> { ev(new byte[] { 0x6e }, 0.4, 0.5, 0.5) }),
+                    new KeyValuePair<string, object>("an event t a string", new List<object> { ev("nod", "0.4", 0.5, 0.5) }),
+                    new KeyValuePair<string, object>("an event duration_s a bool", new List<object> { ev("nod", 0.4, true, 0.5) }),
+                    new KeyValuePair<string, object>("an event strength nil", new List<object> { ev("nod", 0.4, 0.5, null) }),
+                    new KeyValuePair<string, object>("an event strength a list", new List<object> { ev("nod", 0.4, 0.5, new List<object> { 0.5 }) }),
+                    new KeyValuePair<string, object>("an event t NaN", new List<object> { ev("nod", double.NaN, 0.5, 0.5) }),
+                    new KeyValuePair<string, object>("an event duration_s infinite", new List<object> { ev("nod", 0.4, double.PositiveInfinity, 0.5) }),
+                };
+                int dropped = 0;
+                foreach (var b in bad)
+                {
+                    bool ok;
+                    try { ok = dec.TryDecodeAnim(withEvents(b.Value), into); }
+                    catch (Exception e) { throw new CheckFailed(b.Key + ": threw " + e.GetType().Name + ": " + e.Message); }
+                    T.Check(!ok, "accepted: " + b.Key);
+                    T.Eq((long)++dropped, dec.Dropped, b.Key + ": dropped count");
+                    T.Check(dec.LastError != null && dec.LastError.Contains("events"), b.Key + ": the reason names events: " + dec.LastError);
+                }
+                // events written by hand (an integer key, a float32): the header without events,
+                // one more entry announced, then "events" and these bytes
+                Func<byte[], List<byte[]>> withRawEvents = raw =>
+                {
+                    var m = new Dictionary<string, object>(h);
+                    m.Remove("events");
+                    byte[] head = Pack(m);
+                    T.Check(head[0] >= 0x80 && head[0] < 0x8f, "the listening header is a small fixmap");
+                    head[0]++;
+                    var all = new List<byte>(head);
+                    all.AddRange(Pack("events"));
+                    all.AddRange(raw);
+                    var p = Copy(listening);
+                    p[1] = all.ToArray();
+                    return p;
+                };
+                var typeNod = new List<byte> { 0x91, 0x82 };
+                typeNod.AddRange(Pack("type")); typeNod.AddRange(Pack("nod"));
+                var intKey = new List<byte>(typeNod) { 0x01, 0x02 };
+                T.Check(!dec.TryDecodeAnim(withRawEvents(intKey.ToArray()), into), "accepted: an event key not a string");
+                dropped++;
+                T.Check(!dec.TryDecodeAnim(withRawEvents(new byte[] { 0xdd, 0xff, 0xff, 0xff, 0xff }), into), "accepted: 4G events announced");
+                dropped++;
+                var f32 = new List<byte>(typeNod);
+                f32.AddRange(Pack("strength"));
+                f32.AddRange(new byte[] { 0xca, 0x3f, 0x00, 0x00, 0x00 }); // float32 0.5
+                T.Check(dec.TryDecodeAnim(withRawEvents(f32.ToArray()), into), "float32: " + dec.LastError);
+                T.Eq(0.5, into.Events[0].Strength, "float32 strength");
+                T.Check(dec.TryDecodeAnim(withEvents(new List<object>()), into), "an empty list: " + dec.LastError);
+                T.Eq(0, into.Events.Length, "no events: an empty list");
+                T.Check(into.Events == ListeningEvent.None && !into.HasEvents, "the shared empty list");
+                T.Check(dec.TryDecodeAnim(withEvents(null), into), "events nil: " + dec.LastError);
+                T.Eq(null, into.Events, "events nil: as if absent");
+                var max = new List<object>();
+                for (int i = 0; i < FrameDecoder.MaxEvents; i++) max.Add(ev("blink", i / 30.0, 0.25, 1.0));
+                T.Check(dec.TryDecodeAnim(withEvents(max), into), "64 events: " + dec.LastError);
+                T.Eq(64, into.Events.Length, "64 events");
+                T.Near(63 / 30.0, into.Events[63].T, 0, "the last one's t");
+                T.Check(dec.TryDecodeAnim(withEvents(new List<object> { ev("inhale", 3L, 1L, -1L) }), into), "integers: " + dec.LastError);
+                T.Check(into.Events[0].Type == "inhale" && into.Events[0].T == 3.0 && into.Events[0].DurationS == 1.0 && into.Events[0].Strength == -1.0, "integer numbers are numbers");
+                var extra = new Dictionary<string, object>(nod);
+                extra["new_field"] = new Dictionary<string, object> { { "x", new List<object> { 1L } } };
+                T.Check(dec.TryDecodeAnim(withEvents(new List<object> { extra, ev("wink", 0.5, 0.2, 1.0) }), into), "new fields and types: " + dec.LastError);
+                T.Check(into.Events.Length == 2 && into.Events[0].T == 0.4 && into.Events[1].Type == "wink", "new event fields and types are kept/ignored");
+                T.Check(dec.TryDecodeAnim(withEvents(new List<object> { new Dictionary<string, object> { { "type", "blink" } } }), into), "no numbers: " + dec.LastError);
+                T.Check(into.Events[0].T == 0 && into.Events[0].DurationS == 0 && into.Events[0].Strength == 0, "missing numbers are 0, as in bridge/protocol/codec.py");
+                // a speaking frame with the field (not sent today) is still decoded
+                var ha = (Dictionary<string, object>)MsgPackReader.Unpack(anim[1]);
+                ha["events"] = new List<object> { nod };
+                var pa = Copy(anim);
+                pa[1] = Pack(ha);
+                T.Check(dec.TryDecodeAnim(pa, into) && into.Events.Length == 1, "events on a speaking frame: " + dec.LastError);
+                T.Eq((long)dropped, dec.Dropped, "dropped");
+                // every truncation of the listening header is dropped, never thrown
+                for (int n = 0; n < listening[1].Length; n++)
+                {
+                    var p = Copy(listening); p[1] = Cut(listening[1], n);
+                    try { T.Check(!dec.TryDecodeAnim(p, into), "header cut at " + n + " decoded"); }
+                    catch (CheckFailed) { throw; }
+                    catch (Exception e) { throw new CheckFailed("header cut at " + n + ": threw " + e.GetType().Name); }
+                }
+            });
+
             T.Run("decoder: 20,000 random corruptions never throw", () =>
             {
                 var dec = new FrameDecoder();
@@ -121,14 +234,20 @@ namespace FaceBridge.Tests
                 int ok = 0, dropped = 0;
                 for (int k = 0; k < 20000; k++)
                 {
-                    var p = Copy(k % 2 == 0 ? anim : perf);
+                    var p = Copy(k % 3 == 0 ? anim : k % 3 == 1 ? perf : listening);
                     int part = rng.Next(3) == 0 ? 0 : 1;
                     int flips = 1 + rng.Next(4);
                     for (int f = 0; f < flips; f++) p[part][rng.Next(p[part].Length)] = (byte)rng.Next(256);
                     if (rng.Next(4) == 0) p[part] = Cut(p[part], rng.Next(p[part].Length));
                     try
                     {
-                        if (dec.TryDecodeAnim(p, into)) ok++; else dropped++;
+                        if (dec.TryDecodeAnim(p, into))
+                        {
+                            ok++;
+                            if (into.Events != null && into.Events.Length > FrameDecoder.MaxEvents) throw new CheckFailed("corruption " + k + ": " + into.Events.Length + " events accepted");
+                            if (into.Events != null) foreach (var e in into.Events) if (e == null || e.Type == null) throw new CheckFailed("corruption " + k + ": an event without type");
+                        }
+                        else dropped++;
                     }
                     catch (Exception e) { throw new CheckFailed("corruption " + k + " threw " + e.GetType().Name + ": " + e.Message); }
                 }
