@@ -403,13 +403,16 @@ def live_latency(clips) -> dict:
             from bridge.listening.hearing import Hearing
 
             pauses = [h.t for h in Hearing().push(x) if h.type == "pause"]  # the same VAD, offline
+            first: dict = {}  # pause -> (arrival of its first reaction frame, that reaction's start)
             for wall, f in arrivals:
                 for e in f.events or []:
                     before = [tp for tp in pauses if tp <= e["t"]]
                     # A pause's own reactions; mirrored emotions follow the words, not the pause.
-                    if e["type"] in ("nod", "brow_raise") and before:
-                        lat.append(wall - (t0 + before[-1]))  # the pause's start was streamed at t0 + tp
-                        system.append(wall - (t0 + e["t"]))  # the reaction's own start
+                    if e["type"] in ("nod", "brow_raise") and before and before[-1] not in first:
+                        first[before[-1]] = (wall, e["t"])
+            for tp, (wall, te) in first.items():
+                lat.append(wall - (t0 + tp))  # the pause's start was streamed at t0 + tp
+                system.append(wall - (t0 + te))  # the reaction's own start
     finally:
         p.terminate()
         p.wait(10)
