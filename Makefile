@@ -56,6 +56,8 @@ bench: $(TEST_STAMP)
 	$(PY) bench/outputs.py
 	$(PY) bench/clients.py
 	$(PY) bench/soak.py --minutes 10 --monitor
+	$(PY) bench/listening.py --split test --live
+	$(PY) bench/listen_soak.py --minutes 60
 
 clean:
 	rm -rf out build *.egg-info .pytest_cache

@@ -86,7 +86,6 @@ class Hearing:
         self.turn_ended = True
         self.phrase = []  # this phrase's chunks (for pitch and words)
         self.phrase_len = 0
-        self.probs: list[float] = []  # VAD probability per chunk (the bench and monitor read it)
 
     @property
     def now(self) -> float:
@@ -118,7 +117,6 @@ class Hearing:
     def _chunk(self, c: np.ndarray) -> list[Heard]:
         level = 10 * np.log10(float(np.mean(c.astype(np.float64) ** 2)) + 1e-12)
         p = self.vad.process_samples(np.clip(c, -1, 1).tolist()) if level > MIN_LEVEL_DB else 0.0
-        self.probs.append(p)
         t0 = self.now
         self.chunks += 1
         t1 = self.now

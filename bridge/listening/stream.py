@@ -26,7 +26,11 @@ class ListeningStream:
         self.listener = Listener(fps, seed, params)
         self.resampler = None if rate == RATE else soxr.ResampleStream(rate, RATE, 1, dtype="float32")
         self.mood = mood
-        self.heard = []  # everything heard, in order (bench, transcript)
+        # A file keeps everything heard and every event (animation.json lists them); a live
+        # stream (background) hands events on with new_events() and keeps nothing, so an
+        # hour of listening holds no growing lists.
+        self.keep = not background
+        self.heard = []  # everything heard, in order (a file's transcript)
         self.sent_events = 0
 
     @property
@@ -58,7 +62,8 @@ class ListeningStream:
             ws.append(w)
             ps.append(p)
             self.listener.hear(h)
-            self.heard.append(h)
+            if self.keep:
+                self.heard.append(h)
         w, p = self.listener.frames(until)
         ws.append(w)
         ps.append(p)
@@ -71,7 +76,10 @@ class ListeningStream:
     def new_events(self) -> list:
         """Events decided since the last call (the daemon puts them in frame headers)."""
         out = self.listener.events[self.sent_events:]
-        self.sent_events = len(self.listener.events)
+        if self.keep:
+            self.sent_events = len(self.listener.events)
+        else:
+            del self.listener.events[:]
         return out
 
     def close(self) -> None:

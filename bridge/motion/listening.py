@@ -226,7 +226,7 @@ class Listener:
             self._blink(self.next_blink)
             mean = p.blink_mean_s * (p.blink_mid_phrase_factor if self.user_speaking else 1.0)
             self.next_blink += 0.25 + float(rng.gamma(3.0, (mean - 0.25) / 3.0))
-        if self.frame_step(t):  # once per second: a look away?
+        if self._new_second(t):  # once per second: a look away?
             drifting = not self.user_speaking and t - self.last_voice > p.drift_after_s
             chance = p.drift_aversion_chance if drifting else p.aversion_chance if self.user_speaking else 0.05
             if t >= self.gaze_until and (self.turn_at is None or t < self.turn_at - 2.0) and rng.uniform() < chance:
@@ -235,7 +235,7 @@ class Listener:
                 self.gaze, self.gaze_until = gaze, t + dur
                 self.events.append(Event("gaze_shift", t, dur, round(float(np.hypot(*gaze)), 3)))
 
-    def frame_step(self, t: float) -> bool:
+    def _new_second(self, t: float) -> bool:
         """True on the first frame of each second."""
         return int(t) != int(t - 1.0 / self.fps) or t == 0.0
 
