@@ -116,6 +116,19 @@ def closure_needed(weights: np.ndarray, rig: Rig) -> np.ndarray:
     return np.clip((gap0 + w @ gap_grad) / per_close, 0.0, 1.0).astype(np.float32)
 
 
+def closable_jaw(row: np.ndarray, rig: Rig) -> float:
+    """The widest jawOpen at which a full mouthClose still brings the inner lips together,
+    under this row's other weights."""
+    gap_grad = rig.basis[:, T.INNER_LIP_BOTTOM, 1] - rig.basis[:, T.INNER_LIP_TOP, 1]
+    gap0 = rig.neutral[T.INNER_LIP_BOTTOM, 1] - rig.neutral[T.INNER_LIP_TOP, 1]
+    if gap_grad[_JAW] <= 1e-9:
+        return float(row[_JAW])
+    w = row.astype(np.float64).copy()
+    w[_CLOSE] = 1.0
+    w[_JAW] = 0.0
+    return float(np.clip(-(gap0 + w @ gap_grad) / gap_grad[_JAW], 0.0, 1.0))
+
+
 def _close_bilabials(out, frames, rig, names, centre, width, lead_s, trust_phones) -> None:
     """/p b m/ must meet the lips whatever the jaw does: raise mouthClose until the rig's
     inner-lip gap reaches zero. The lips close `lead_s` before the phone starts and stay
@@ -137,4 +150,8 @@ def _close_bilabials(out, frames, rig, names, centre, width, lead_s, trust_phone
             ease = float(np.exp(-((dist / ease_s) ** 2)))
             if not trust_phones:
                 ease *= float(np.clip(1.0 - frames.opening[f] / 0.8, 0.0, 1.0))
+            else:
+                # An aligned /p b m/ must meet even when the jaw (which follows the sound) is
+                # wider than mouthClose alone can shut: raise the jaw just enough.
+                out[f, _JAW] = min(out[f, _JAW], (1 - ease) * out[f, _JAW] + ease * closable_jaw(out[f], rig))
             out[f, _CLOSE] = max(out[f, _CLOSE], float(closure_needed(out[f:f + 1], rig)[0]) * ease)
