@@ -44,7 +44,7 @@ def write_animation(path: str, anim, progress=None) -> None:
                 "transcript": anim.transcript,
                 "events": [e.to_json() for e in anim.events],
             }
-            if anim.turns:  # a conversation: who spoke when, and the face's mode in each turn
+            if getattr(anim, "turns", None):  # a conversation: who spoke when, and the face's mode in each turn
                 tail["turns"] = anim.turns
             f.write("," + json.dumps(tail, ensure_ascii=False, separators=(",", ":"))[1:])
             f.write("\n")
