@@ -122,8 +122,9 @@ def _parser() -> argparse.ArgumentParser:
     k.add_argument("--out", required=True, help="new folder for the keys")
 
     t = sub.add_parser("train", help="retrain a shipped model (needs the train extra)")
-    t.add_argument("what", choices=["emotion", "expression", "visemes", "mouth", "generator"],
-                   help="emotion: the text emotion model; expression: the expression network; "
+    t.add_argument("what", choices=["emotion", "emotion-ngram", "expression", "visemes", "mouth", "generator"],
+                   help="emotion: the text emotion model (fine-tunes the packaged MiniLM encoder); emotion-ngram: "
+                        "the previous hashed n-gram model (the benchmark's reference); expression: the expression network; "
                         "visemes: the streamed viseme classifier (needs espeak-ng); mouth: the mouth-opening "
                         "model (needs ../shared/data); generator: the GAN renderer")
     t.add_argument("rest", nargs=argparse.REMAINDER, help="options of that training script (--help)")
@@ -447,6 +448,8 @@ def _emotion(args) -> int:
 def _train(args) -> int:
     try:
         if args.what == "emotion":
+            from bridge.train.emotion_encoder import main as train_main
+        elif args.what == "emotion-ngram":
             from bridge.train.emotion_text import main as train_main
         elif args.what == "expression":
             from bridge.train.expression import main as train_main

@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from bridge.emotion.text_model import LABELS, MODELS
+from bridge.emotion.reader import LABELS, MODELS
 from bridge.errors import FacebridgeError
 from bridge.motion import arkit
 

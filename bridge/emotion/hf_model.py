@@ -17,7 +17,7 @@ import os
 import numpy as np
 
 from bridge.emotion.labels import to_ekman
-from bridge.emotion.text_model import LABELS, EmotionReader
+from bridge.emotion.reader import LABELS, EmotionReader
 from bridge.errors import FacebridgeError
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bridge.motion.smooth import gaussian
+from bridge.smooth import gaussian
 from bridge.speech.audio import RATE, Audio
 from bridge.speech.frames import HOP_S, Envelope
 from bridge.speech.phonemes import Phone

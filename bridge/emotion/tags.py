@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from bridge.emotion.labels import to_ekman
-from bridge.emotion.text_model import LABELS
+from bridge.emotion.reader import LABELS
 from bridge.errors import InputError
 
 TAG = re.compile(r"\[([^\[\]]*)\]")

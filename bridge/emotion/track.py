@@ -19,7 +19,7 @@ import logging
 import numpy as np
 
 from bridge.emotion.tags import Explicit, Sentence
-from bridge.emotion.text_model import LABELS, looks_english
+from bridge.emotion.reader import LABELS, looks_english
 from bridge.speech import text as textmod
 from bridge.speech.phonemes import Word
 

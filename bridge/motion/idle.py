@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bridge.motion import arkit, smooth
+from bridge import smooth
+from bridge.motion import arkit
 
 BLINK_MEAN_S = 3.6  # people blink ~15-20 times a minute while talking
 BLINK_CLOSE_S, BLINK_HOLD_S, BLINK_OPEN_S = 0.07, 0.03, 0.15

@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from bridge.face import topology as T
-from bridge.motion import arkit, smooth, visemes
+from bridge import smooth
+from bridge.motion import arkit, visemes
 from bridge.motion.rig import Rig
 from bridge.speech.frames import SpeechFrames
 

@@ -22,7 +22,7 @@ import numpy as np
 from bridge.motion import arkit, visemes
 from bridge.motion.compose import blend
 from bridge.motion.idle import idle
-from bridge.motion.smooth import causal_ema
+from bridge.smooth import causal_ema
 from bridge.motion.speaking import JAW_GAIN, OPEN_VOWEL_JAW, PHONE_JAW_SHARE, closure_needed
 from bridge.speech import viseme_net as vn
 from bridge.speech.audio import RATE

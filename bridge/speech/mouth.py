@@ -68,7 +68,7 @@ def viseme_probabilities(samples: np.ndarray) -> np.ndarray:
 def stream_cue(levels: np.ndarray, state: float = 0.0) -> tuple[np.ndarray, float]:
     """A stream's running mid-band levels -> its opening cue, smoothed causally as the stream
     smooths it (motion/streaming.py), and the smoother's state."""
-    from bridge.motion.smooth import causal_ema
+    from bridge.smooth import causal_ema
     from bridge.motion.streaming import SMOOTH_S
     from bridge.speech.frames import HOP_S, OPENING_GAMMA
 

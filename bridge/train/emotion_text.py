@@ -1,6 +1,6 @@
 """Train the text emotion model on GoEmotions-Ekman and export it to ONNX.
 
-    facebridge train emotion [--data ../shared/data/goemotions-ekman] [--out models/emotion_text.onnx]
+    facebridge train emotion-ngram [--data ../shared/data/goemotions-ekman] [--out models/emotion_text.onnx]
 
 Read top to bottom: data -> hashed n-gram features -> logistic regression -> a prior
 correction chosen on dev -> ONNX graph -> scores on dev.
@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from bridge.emotion import features
-from bridge.emotion.text_model import LABELS
+from bridge.emotion.reader import LABELS
 from bridge.train.onnx_io import save_graph
 
 DEFAULT_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "goemotions-ekman")
@@ -86,7 +86,7 @@ def export_onnx(weight: np.ndarray, bias: np.ndarray, path: str, meta: dict[str,
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="facebridge train emotion")
+    ap = argparse.ArgumentParser(prog="facebridge train emotion-ngram")
     ap.add_argument("--data", default=DEFAULT_DATA, help="folder with train.tsv and dev.tsv")
     ap.add_argument("--out", default=os.path.join("models", "emotion_text.onnx"))
     ap.add_argument("--C", type=float, default=1.0, help="inverse L2 strength of the regression")

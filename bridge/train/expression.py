@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 from bridge.emotion.expression import COLUMNS, INPUTS, OUTPUTS, STYLE_DIMS, prototype_matrix
-from bridge.emotion.text_model import LABELS
+from bridge.emotion.reader import LABELS
 from bridge.train.onnx_io import save_graph
 
 DEFAULT_VIDEOS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "faces", "videos")
