@@ -67,14 +67,27 @@ class EncoderEmotionModel(EmotionReader):
             return out
         self._open()
         ids = [e.ids for e in self._tok.encode_batch([t if t.strip() else "." for t in texts])]
-        order = np.argsort([len(x) for x in ids], kind="stable")
-        for b in range(0, len(order), BATCH):
-            idx = order[b:b + BATCH]
-            n = max(len(ids[i]) for i in idx)
-            x = np.zeros((len(idx), n), np.int64)
-            m = np.zeros((len(idx), n), np.int64)
-            for r, i in enumerate(idx):
-                x[r, :len(ids[i])] = ids[i]
-                m[r, :len(ids[i])] = 1
+        for idx in length_batches(ids, BATCH):
+            x, m = pad(ids, idx)
             out[idx] = self._session.run(["probs"], {"input_ids": x, "attention_mask": m})[0]
         return out
+
+
+def length_batches(ids: list[list[int]], size: int, rng=None) -> list[np.ndarray]:
+    """Index batches of similar length (padding costs time on CPU), shuffled when rng is given."""
+    order = np.argsort([len(x) for x in ids], kind="stable")
+    groups = [order[i:i + size] for i in range(0, len(order), size)]
+    if rng is not None:
+        rng.shuffle(groups)
+    return groups
+
+
+def pad(ids: list[list[int]], idx) -> tuple[np.ndarray, np.ndarray]:
+    """The token ids of lines idx -> (input_ids, attention_mask), zero-padded to the longest."""
+    n = max(len(ids[i]) for i in idx)
+    x = np.zeros((len(idx), n), np.int64)
+    m = np.zeros((len(idx), n), np.int64)
+    for r, i in enumerate(idx):
+        x[r, :len(ids[i])] = ids[i]
+        m[r, :len(ids[i])] = 1
+    return x, m

@@ -22,6 +22,7 @@ import time
 
 import numpy as np
 
+from bridge.emotion.encoder_model import length_batches, pad
 from bridge.emotion.reader import LABELS
 from bridge.train.emotion_text import DEFAULT_DATA, macro_f1, read_tsv
 
@@ -49,25 +50,6 @@ def tokenizer(folder: str):
     tok.no_padding()
     tok.enable_truncation(MAX_TOKENS)
     return tok
-
-
-def batches(ids: list[list[int]], size: int, rng=None):
-    """Index batches of similar length (padding costs time on CPU), shuffled when rng is given."""
-    order = np.argsort([len(x) for x in ids], kind="stable")
-    groups = [order[i:i + size] for i in range(0, len(order), size)]
-    if rng is not None:
-        rng.shuffle(groups)
-    return groups
-
-
-def pad(ids: list[list[int]], idx) -> tuple[np.ndarray, np.ndarray]:
-    n = max(len(ids[i]) for i in idx)
-    x = np.zeros((len(idx), n), np.int64)
-    m = np.zeros((len(idx), n), np.int64)
-    for r, i in enumerate(idx):
-        x[r, :len(ids[i])] = ids[i]
-        m[r, :len(ids[i])] = 1
-    return x, m
 
 
 def build(folder: str):
@@ -104,7 +86,7 @@ def logits_of(model, ids, size=128) -> np.ndarray:
     model.eval()
     out = np.zeros((len(ids), len(LABELS)), np.float32)
     with torch.no_grad():
-        for idx in batches(ids, size):
+        for idx in length_batches(ids, size):
             x, m = pad(ids, idx)
             out[idx] = model(torch.from_numpy(x), torch.from_numpy(m)).numpy()
     return out
@@ -140,7 +122,7 @@ def onnx_probs(path: str, ids) -> np.ndarray:
 
     s = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     out = np.zeros((len(ids), len(LABELS)), np.float32)
-    for idx in batches(ids, 128):
+    for idx in length_batches(ids, 128):
         x, m = pad(ids, idx)
         out[idx] = s.run(["probs"], {"input_ids": x, "attention_mask": m})[0]
     return out
@@ -176,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
 
     model = build(folder)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
-    steps = args.epochs * len(batches(ids, args.batch))
+    steps = args.epochs * len(length_batches(ids, args.batch))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, s / max(1, 0.06 * steps)) * max(0.0, 1 - s / steps))
     rng = np.random.default_rng(SEED)
     best = (-1.0, 0, 0.0)
@@ -185,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     for epoch in range(1, args.epochs + 1):
         model.train()
         t0, total, seen = time.time(), 0.0, 0
-        for k, idx in enumerate(batches(ids, args.batch, rng)):
+        for k, idx in enumerate(length_batches(ids, args.batch, rng)):
             x, m = pad(ids, idx)
             logits = model(torch.from_numpy(x), torch.from_numpy(m))
             loss = -(torch.from_numpy(target[idx]) * torch.log_softmax(logits, -1)).sum(1).mean()
