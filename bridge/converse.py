@@ -86,21 +86,25 @@ def converse(script: str, image_path: str, fps: float = 30.0, seed: int = 0, pro
     from bridge.face import load_image
     from bridge.pipeline import Animation, Avatar, animate_avatar, listen_avatar, prepare_emotion
     from bridge.progress import Progress
-    from bridge.speech import load_audio
+    from bridge.speech import envelope, load_audio, speech_segments
 
     progress = progress or Progress(enabled=False)
     if not (1 <= fps <= 120):
         raise InputError("--fps", f"{fps} is out of range", "use 1 to 120 frames per second")
     turns = load_script(script)
     reader = load_reader(None)
-    progress.stage("finding the face")
-    avatar = Avatar.from_image(load_image(image_path), name=f"image {image_path}")
     clips = []
-    for t in turns:
+    for t in turns:  # every file read and checked before the slow work
         try:
-            clips.append(load_audio(t.audio_path))
+            clip = load_audio(t.audio_path)
+            if t.who == "avatar" and not speech_segments(envelope(clip)):
+                raise InputError(f"audio {os.path.basename(t.audio_path)}", "contains no speech (silence only)",
+                                 "an avatar turn is speech; check the recording level")
         except InputError as e:
             raise InputError(f"script {script}: {t.name}", f"{e.what}: {e.problem}", e.hint) from None
+        clips.append(clip)
+    progress.stage("finding the face")
+    avatar = Avatar.from_image(load_image(image_path), name=f"image {image_path}")
     # The timeline: each turn starts when the last ends; the character answers a user after
     # HANDOVER_S (its inhale fills that gap and a little before it).
     starts, t = [], 0.0
@@ -119,7 +123,7 @@ def converse(script: str, image_path: str, fps: float = 30.0, seed: int = 0, pro
     prev_end = 0
     for i, (turn, clip, start) in enumerate(zip(turns, clips, starts)):
         progress.stage(f"{turn.name} of {len(turns)}: {'listening' if turn.who == 'user' else 'speaking'}")
-        text, sentences, override, rd = prepare_emotion(turn.text, None, None, f"{turn.name} text", reader=reader)
+        text, sentences, override, rd = prepare_emotion(turn.text, None, None, "text", reader=reader)
         try:
             if turn.who == "user":
                 nxt = i + 1 < len(turns) and turns[i + 1].who == "avatar"
@@ -128,11 +132,11 @@ def converse(script: str, image_path: str, fps: float = 30.0, seed: int = 0, pro
                                                                                          np.float32)]),
                                                   clip.source, clip.source_rate, clip.source_channels)
                 anim = listen_avatar(avatar, hear, text=text, fps=fps, seed=seed + i, reader=rd,
-                                     text_name=f"{turn.name} text", turn_at=hear.duration if nxt else None)
+                                     text_name="text", turn_at=hear.duration if nxt else None)
             else:
                 anim = animate_avatar(avatar, clip, text=text, sentences=sentences, fps=fps, seed=seed + i,
-                                      override=override, reader=rd, text_name=f"{turn.name} text",
-                                      audio_name=f"{turn.name} audio")
+                                      override=override, reader=rd, text_name="text",
+                                      audio_name=f"audio {os.path.basename(turn.audio_path)}")
         except InputError as e:
             raise InputError(f"script {script}: {turn.name}", f"{e.what}: {e.problem}", e.hint) from None
         f0 = int(round(start * fps))

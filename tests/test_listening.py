@@ -242,6 +242,8 @@ def test_converse_listens_then_answers(tmp_path):
      "turn 2: has unknown key 'voice'"),
     ([{"who": "narrator", "audio": "hello.wav"}], "turn 1: has who 'narrator'"),
     ([{"who": "user"}], "turn 1: has no audio"),
+    ([{"who": "user", "audio": "hello.wav"}, {"who": "avatar", "audio": "quiet.wav"}],
+     "turn 2: audio quiet.wav: contains no speech"),
     ({"who": "user"}, "non-empty JSON list"),
     ([], "non-empty JSON list"),
 ])
@@ -249,6 +251,7 @@ def test_converse_script_errors_name_the_turn(tmp_path, turns, message):
     import shutil as sh
 
     sh.copy(HELLO_WAV, tmp_path)
+    sf.write(tmp_path / "quiet.wav", np.zeros(16000, np.float32), 16000)  # an answer with no speech
     script = tmp_path / "dialogue.json"
     script.write_text(json.dumps(turns))
     r = run_cli("converse", "--script", str(script), "--image", FACE, "--out", str(tmp_path / "out"))
