@@ -181,10 +181,7 @@ def ours(samples, seed, text=None, reader=None):
     if text is not None:
         words = lambda a, s, e: text  # noqa: E731 (one line: the whole line is one phrase)
     elif reader is not None:
-        from bridge.speech.asr import Recognizer
-
-        rec = Recognizer()
-        words = lambda a, s, e: rec.text_of(a)  # noqa: E731
+        from bridge.listening.hearing import recognized_words as words
     w, pose, stream = listen_to_file(samples, FPS, seed, words=words, reader=reader)
     return w, pose
 
@@ -365,21 +362,18 @@ def main() -> None:
 def live_latency(clips) -> dict:
     """Stream each clip to a real daemon in real time; for every reaction event, the wall time
     from the moment its pause's start was streamed to the arrival of the frame carrying it."""
-    import re
     import threading
 
+    from bench.daemon import start
     from bridge.client import Client
 
-    p = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--video", "tcp://127.0.0.1:*",
-                          "--control", "tcp://127.0.0.1:*", "--data", "tcp://127.0.0.1:*"],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    m = re.search(r"control (\S+)\s+data (\S+)", p.stdout.readline())
+    p, control, data = start()
     lat, system = [], []
     try:
         face = open(os.path.join(os.path.dirname(__file__), "..", "samples", "astronaut.png"), "rb").read()
         for name, x in clips:
             x = x[:RATE * 30]
-            with Client(m.group(1), m.group(2), timeout_s=60) as c:
+            with Client(control, data, timeout_s=60) as c:
                 c.hello()
                 avatar = c.create_avatar(face)
                 c.subscribe(avatar)

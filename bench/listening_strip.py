@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -52,14 +53,12 @@ def main() -> None:
     cx, cy = pts[:, 0].mean(), pts[:, 1].mean()
     half = int(0.75 * (pts[:, 1].max() - pts[:, 1].min()))
     rows = []
-    for weights, pose, label in ((life.weights, life.head_pose, "idle only"), (anim.weights, anim.head_pose, "listening")):
+    idle_only = replace(anim, weights=life.weights, head_pose=life.head_pose)
+    for shown, label in ((idle_only, "idle only"), (anim, "listening")):
         tiles = []
         for t, what in picks:
             f = min(anim.n_frames - 1, int(t * anim.fps))
-            from bridge.motion.pose import apply_pose
-
-            lm = avatar.frame.to_image(apply_pose(avatar.rig.apply(weights[f:f + 1]), pose[f:f + 1].astype(np.float64)))[0]
-            img = renderer.render(lm)
+            img = renderer.render(shown.landmarks(f, f + 1)[0])
             y0, x0 = max(0, int(cy - half)), max(0, int(cx - half))
             tile = cv2.resize(img[y0:y0 + 2 * half, x0:x0 + 2 * half], (200, 200))
             caption = f"{t:.1f} s {what}" if label == "listening" else f"{t:.1f} s"

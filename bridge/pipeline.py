@@ -178,8 +178,9 @@ def _phrase_words(audio: Audio, text: str | None, text_name: str, progress: Prog
     """-> words(samples, start_s, end_s): what the user said in a phrase heard there. From
     the transcript aligned to the audio when given, else from the recogniser."""
     if text is None:
-        recognizer = Recognizer()
-        return lambda samples, start, end: recognizer.text_of(samples)
+        from bridge.listening.hearing import recognized_words
+
+        return recognized_words
     progress.stage("aligning the user's words")
     try:
         _, aligned = Aligner().align(audio, text, name=text_name)

@@ -22,7 +22,9 @@ BATCH = 64
 
 
 def tokenizer_path(model_path: str) -> str:
-    return model_path[:-len(".onnx")] + ".tokenizer.json"
+    """The tokenizer shipped beside a model: m.onnx -> m.tokenizer.json."""
+    base = model_path[:-len(".onnx")] if model_path.endswith(".onnx") else model_path
+    return base + ".tokenizer.json"
 
 
 class EncoderEmotionModel(EmotionReader):

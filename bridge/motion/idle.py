@@ -40,6 +40,19 @@ def _blink_profile(t: np.ndarray) -> np.ndarray:
     return np.where(t < 0, 0.0, np.where(t < BLINK_CLOSE_S + BLINK_HOLD_S, c, o))
 
 
+def set_gaze(w: np.ndarray, gx, gy) -> None:
+    """Write a gaze direction into the eye shapes of w (..., 52), in place. +x looks towards
+    the image's right = the subject's left; +y looks down."""
+    right, left = np.clip(gx, 0, None), np.clip(np.negative(gx), 0, None)
+    w[..., arkit.INDEX["eyeLookOutLeft"]] = right
+    w[..., arkit.INDEX["eyeLookInRight"]] = right
+    w[..., arkit.INDEX["eyeLookInLeft"]] = left
+    w[..., arkit.INDEX["eyeLookOutRight"]] = left
+    for side in ("Left", "Right"):
+        w[..., arkit.INDEX[f"eyeLookUp{side}"]] = np.clip(np.negative(gy), 0, None)
+        w[..., arkit.INDEX[f"eyeLookDown{side}"]] = np.clip(gy, 0, None)
+
+
 def _smooth_noise(rng, n: int, fps: float, period_s: float) -> np.ndarray:
     """Band-limited noise with unit std: a few random sines around the given period."""
     t = np.arange(n) / fps
@@ -86,15 +99,7 @@ def idle(n: int, fps: float, level: np.ndarray | None = None, seed: int = 0) -> 
         gx[s] = x + (nx - x) * ramp
         gy[s] = y + (ny - y) * ramp
         x, y, t = nx, ny, t + hold
-    # +x looks towards the image's right = the subject's left.
-    right, left = np.clip(gx, 0, None), np.clip(-gx, 0, None)
-    w[:, arkit.INDEX["eyeLookOutLeft"]] = right
-    w[:, arkit.INDEX["eyeLookInRight"]] = right
-    w[:, arkit.INDEX["eyeLookInLeft"]] = left
-    w[:, arkit.INDEX["eyeLookOutRight"]] = left
-    for side in ("Left", "Right"):
-        w[:, arkit.INDEX[f"eyeLookUp{side}"]] = np.clip(-gy, 0, None)
-        w[:, arkit.INDEX[f"eyeLookDown{side}"]] = np.clip(gy, 0, None)
+    set_gaze(w, gx, gy)
 
     # Head: slow wander, breathing, and emphasis that follows the voice's loudness.
     pose = np.zeros((n, 6), np.float32)

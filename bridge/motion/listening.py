@@ -26,7 +26,7 @@ import numpy as np
 
 from bridge.emotion import LABELS
 from bridge.motion import arkit
-from bridge.motion.idle import Event, _blink_profile
+from bridge.motion.idle import Event, _blink_profile, set_gaze
 
 JAW_MAX = 0.05  # the most the jaw opens while listening (a parted mouth, never speech)
 BLINK_S = 0.25  # one blink's close + hold + open
@@ -280,12 +280,7 @@ class Listener:
         w[arkit.INDEX["eyeBlinkRight"]] = max(w[arkit.INDEX["eyeBlinkRight"]], blink)
         # Gaze: on the speaker, or a brief aversion (a quick saccade either way).
         gx, gy = self.gaze if t < self.gaze_until else (0.0, 0.0)
-        right, left = max(gx, 0.0), max(-gx, 0.0)
-        w[arkit.INDEX["eyeLookOutLeft"]] = w[arkit.INDEX["eyeLookInRight"]] = right
-        w[arkit.INDEX["eyeLookInLeft"]] = w[arkit.INDEX["eyeLookOutRight"]] = left
-        for side in ("Left", "Right"):
-            w[arkit.INDEX[f"eyeLookUp{side}"]] = max(-gy, 0.0)
-            w[arkit.INDEX[f"eyeLookDown{side}"]] = max(gy, 0.0)
+        set_gaze(w, gx, gy)
         # Head: slow wander (wider when attention drifts), breathing, following the eyes.
         drift = float(np.clip((t - self.last_voice - p.drift_after_s) / 3.0, 0, 1)) if not self.user_speaking else 0.0
         phase, freq = self.wander

@@ -108,9 +108,6 @@ class Session:
     def _listen(self, peer, rid, pcm: bytes, rate: int = 16000, final: bool = False) -> None:
         from bridge.listening.stream import ListeningStream
 
-        if len(pcm) % 4:
-            raise FacebridgeError("listen.pcm", f"has {len(pcm)} bytes, not a whole number of float32 samples",
-                                  "send float32 little-endian mono samples")
         if self.cancelled.is_set():  # a stop: whatever was said is cut off
             self.speaking_until = 0.0
         if self.stream is not None or time.monotonic() < self.speaking_until:
@@ -152,11 +149,17 @@ class Session:
                              head_pose=pose[i].astype(np.float32), landmarks=landmarks[i],
                              final=final and i == len(w) - 1, events=mine))
             self.seq += 1
-        if out:
-            now = time.monotonic()
-            self.outbox("frames", None, None, due=now, frames=out, session=self)
-            if self.video is not None:
-                self.video.add([(now, f.pts, f.utterance, f.landmarks, f.final) for f in out])
+        self._publish_now(out)
+
+    def _publish_now(self, frames: list) -> None:
+        """Streamed frames out at once (speaking or listening), and to the renderer."""
+        if not frames:
+            return
+        now = time.monotonic()
+        # One post for the chunk: the loop's queue is shared by every avatar.
+        self.outbox("frames", None, None, due=now, frames=frames, session=self)
+        if self.video is not None:
+            self.video.add([(now, f.pts, f.utterance, f.landmarks, f.final) for f in frames])
 
     def _end_listening(self) -> None:
         self.listening.close()
@@ -202,7 +205,6 @@ class Session:
                 self.stream.expression = constant_expression(probs)
                 self.stream_label = dominant_label(probs)
         frames = self.stream.push(samples, final=final)
-        now = time.monotonic()
         landmarks = self._landmarks(np.array([f[1] for f in frames]), np.array([f[2] for f in frames])) if frames else []
         out = []
         for i, (pts, weights, pose) in enumerate(frames):
@@ -210,10 +212,7 @@ class Session:
                              utterance=self.utterance, emotion=self.stream_label, blendshapes=weights, head_pose=pose,
                              landmarks=landmarks[i], final=final and i == len(frames) - 1))
             self.seq += 1
-        if out:  # one post for the chunk: the loop's queue is shared by every avatar
-            self.outbox("frames", None, None, due=now, frames=out, session=self)
-            if self.video is not None:
-                self.video.add([(now, f.pts, f.utterance, f.landmarks, f.final) for f in out])
+        self._publish_now(out)
         self.stream_frames += len(frames)
         if final:
             n, self.stream = self.stream_frames, None

