@@ -116,3 +116,45 @@ def test_tracked_video_round_trip():
     assert np.std(truth) > 0.01  # the clip really talks
     assert np.corrcoef(truth, recon)[0, 1] > 0.9
     assert np.abs(truth - recon).mean() < 0.25 * np.std(truth) + 0.01
+
+
+def test_no_shape_moves_the_points_the_head_is_fitted_on(avatar):
+    """Else an expression reads back as head motion plus other shapes (bench/expression.py)."""
+    for name in arkit.NAMES:
+        assert np.abs(_move(avatar, name)[T.RIGID]).max() < 1e-9, name
+
+
+def test_eye_wide_stays_on_its_eye(avatar):
+    wide = _move(avatar, "eyeWideLeft")
+    assert np.abs(wide[T.EYE_RIGHT_UPPER + T.EYE_RIGHT_LOWER]).max() < 1e-6
+    moved = np.flatnonzero(np.abs(wide).max(1) > 1e-3)
+    eye_x = avatar.rig.neutral[T.EYE_LEFT_UPPER, 0]
+    assert avatar.rig.neutral[moved, 0].min() > eye_x.min() - 0.05  # not across the face
+
+
+@pytest.mark.parametrize("shapes", [["browInnerUp"], ["browDownLeft", "browDownRight"],
+                                    ["browOuterUpLeft", "browOuterUpRight"], ["eyeSquintLeft", "eyeSquintRight"],
+                                    ["mouthFrownLeft", "mouthFrownRight"], ["mouthUpperUpLeft", "mouthUpperUpRight"]])
+def test_rendered_shapes_read_back_as_themselves(avatar, shapes):
+    """A shape drawn by the warp renderer, tracked by FaceMesh and solved, is the expression
+    shape read back most (with the plain ridge, a rendered brow raise read back as
+    mouthLowerDown 1.0). The sample face smiles already: her smile reads back as a dimple
+    (docs/benchmarks.md), so it is not among these. Expression shapes only: depth is FaceMesh's guess on a flat render,
+    so a shape that moves mostly in depth (jawForward) cannot be read from a picture."""
+    from bridge.emotion.expression import OUTPUTS
+    from bridge.face import FaceMeshDetector
+    from bridge.motion.solver import ReadBack
+    from bridge.render.warp import WarpRenderer
+
+    renderer = WarpRenderer(avatar.image, avatar.points)
+    w = np.zeros(arkit.N)
+    w[[arkit.INDEX[s] for s in shapes]] = 0.8
+    with FaceMeshDetector(video=False, max_faces=1) as det:
+        tracked = [det.detect_all(renderer.render(avatar.frame.to_image(avatar.rig.apply(x))))[0]
+                   for x in (np.zeros(arkit.N), w)]
+    still, shaped = ReadBack(avatar.points)(np.array(tracked))
+    change = {name: shaped[arkit.INDEX[name]] - still[arkit.INDEX[name]] for name in OUTPUTS}
+    own = np.mean([change[s] for s in shapes])
+    strongest_other = max((n for n in OUTPUTS if n not in shapes), key=change.get)
+    assert own > 0.08, (shapes, own)  # FaceMesh sees 30-60 % of these shapes' motion on renders
+    assert own > change[strongest_other], (shapes, own, strongest_other, change[strongest_other])

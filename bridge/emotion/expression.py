@@ -57,12 +57,12 @@ PROTOTYPES: dict[str, dict[str, float]] = {
     "anger": {**_both("browDown", 0.8), **_both("eyeWide", 0.2), **_both("eyeSquint", 0.45),
               **_both("mouthPress", 0.55), **_both("noseSneer", 0.15)},
     # 1 + 2 + 4 + 5 + 20 + 26
-    "fear": {"browInnerUp": 0.75, **_both("browOuterUp", 0.45), **_both("browDown", 0.3),
-             **_both("eyeWide", 0.7), **_both("mouthStretch", 0.5), "jawOpen": 0.12},
+    "fear": {"browInnerUp": 0.75, **_both("browOuterUp", 0.45), **_both("browDown", 0.2),
+             **_both("eyeWide", 0.9), **_both("mouthStretch", 0.7), "jawOpen": 0.12},
     # 1 + 2 + 5 + 26
     "surprise": {"browInnerUp": 0.65, **_both("browOuterUp", 0.8), **_both("eyeWide", 0.6), "jawOpen": 0.25},
     # 9 + 10 + 15 (+ 4)
-    "disgust": {**_both("noseSneer", 0.75), **_both("mouthUpperUp", 0.45), **_both("mouthFrown", 0.3),
+    "disgust": {**_both("noseSneer", 0.75), **_both("mouthUpperUp", 0.7), **_both("mouthFrown", 0.1),
                 **_both("browDown", 0.35), **_both("cheekSquint", 0.3), **_both("eyeSquint", 0.2)},
 }
 # The shapes that identify each emotion (the benchmark checks they dominate).

@@ -41,7 +41,9 @@ FACE_OVAL = [10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365
              162, 21, 54, 103, 67, 109]
 
 # Points that do not move with expression: used to estimate head pose (rigid alignment).
-RIGID = [33, 133, 263, 362, 168, 6, 197, 195, 5, 4, 1, 10, 151, 9, 8, 234, 454,
-         127, 356, 93, 323, 109, 338, 67, 297]
+# The forehead (10, 151, 9, 109, 338, 67, 297) is not among them: its skin rises with the
+# brows (frontalis), and fitting the head to it read a brow raise back as a tilt of the head
+# plus mouth shapes (bench/expression.py).
+RIGID = [33, 133, 263, 362, 168, 6, 197, 195, 5, 4, 1, 8, 234, 454, 127, 356, 93, 323]
 
 INNER_MOUTH = LIPS_INNER_UPPER + LIPS_INNER_LOWER[-2:0:-1]  # closed polygon

@@ -129,7 +129,7 @@ def build_basis(neutral: np.ndarray) -> np.ndarray:
         put(f"mouthFrown{side}", c, (0.01 * sx, 0.06, 0))
         put(f"mouthFrown{side}", below, (0, 0.025, 0))
         put(f"mouthDimple{side}", _gauss(p, p[corner], 0.05), (0.03 * sx, 0, 0.04))
-        put(f"mouthStretch{side}", c, (0.06 * sx, 0.02, 0))
+        put(f"mouthStretch{side}", c, (0.06 * sx, 0.0, 0))
         put(f"mouthStretch{side}", lower * s, (0.04 * sx, 0.02, 0))
 
     outer_up = _only(n, [i for i in T.LIPS_OUTER_UPPER if i not in LIP_CORNERS])
@@ -170,7 +170,9 @@ def build_basis(neutral: np.ndarray) -> np.ndarray:
         B[arkit.INDEX[f"eyeSquint{side}"], :, 1] += -low * gap * 0.3 + lid * gap * 0.08
         below = _gauss(p, p[lo], 0.05) * (y > p[lo, 1].max())
         put(f"eyeSquint{side}", below, (0, -0.02, 0))
-        put(f"eyeWide{side}", np.maximum(_only(n, up[1:-1]), above), (0, -0.035, 0))
+        # Only the skin over this eye: `above` alone spans the face at lid height, and moved the
+        # other eye's corners and the temples (points the head-pose fit takes as still).
+        put(f"eyeWide{side}", np.maximum(_only(n, up[1:-1]), above * (gap > 0)), (0, -0.035, 0))
         # Gaze: the iris moves; the upper lid follows vertical gaze a little.
         irisw = _only(n, iris)
         inward = 1 if side == "Right" else -1  # towards the nose, in image x
@@ -197,4 +199,7 @@ def build_basis(neutral: np.ndarray) -> np.ndarray:
         put(f"cheekSquint{side}", _gauss(p, p[[bone]], 0.1), (0, -0.04, 0))
         put(f"noseSneer{side}", _gauss(p, p[[ala]], 0.06), (0, -0.035, 0))
         put(f"noseSneer{side}", upper * (left if sx > 0 else right), (0, -0.012, 0))
+    # The head-pose fit (solver.rigid_align) takes these points as still: no shape moves them,
+    # or a brow raise would read back as a head tilt plus a mouth shape.
+    B[:, T.RIGID] = 0.0
     return B
