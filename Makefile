@@ -49,6 +49,7 @@ bench: $(TEST_STAMP)
 	$(PY) bench/speed.py
 	$(PY) bench/emotion_text.py
 	$(PY) bench/expression.py
+	$(PY) bench/expression.py --renderer generator
 	$(PY) bench/generator.py
 	$(PY) bench/daemon.py
 	$(PY) bench/soak.py --minutes 10
