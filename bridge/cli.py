@@ -118,6 +118,22 @@ def _parser() -> argparse.ArgumentParser:
     _output_options(c)
     _embedded_daemon_options(c)
 
+    b = sub.add_parser("bake", help="a manifest of voice lines -> animation assets (json, csv, Unity .anim, glTF)",
+                       description="Bake every line of a manifest (CSV with a header, or JSON Lines: id, audio, "
+                                   "text, emotion, character; paths relative to it) into OUT/<id>/. Unchanged lines "
+                                   "are skipped, a failed line goes into OUT/report.json and never stops the batch, "
+                                   "a killed run resumes. Exit status 1 when a line failed. See docs/bake.md.")
+    b.add_argument("manifest", help="lines.csv or lines.jsonl")
+    b.add_argument("--out", required=True, help="output folder (one folder per line, report.json)")
+    b.add_argument("--formats", help="comma-separated: json,csv,unity-anim,gltf (default: all, or the project's)")
+    b.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 1)), help="local worker processes "
+                   "(default: one per CPU core; each holds the models, about 400 MB)")
+    b.add_argument("--ray", metavar="ADDRESS", help="run on Ray instead: auto (start a local Ray) or "
+                   "ray://HEAD:10001 (a cluster; needs facebridge[ray])")
+    b.add_argument("--project", metavar="TOML", help="facebridge.toml with characters and settings (default: "
+                   "facebridge.toml beside the manifest, if there is one)")
+    b.add_argument("--image", help="the face for rows without a character")
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
     k = sub.add_parser("keys", help="create CURVE keys for serve --curve-keys (server + one client)")
     k.add_argument("--out", required=True, help="new folder for the keys")
 
@@ -181,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
             return _play(args)
         if args.command == "capture":
             return _capture(args)
+        if args.command == "bake":
+            return _bake(args)
         if args.command == "keys":
             from bridge.server.security import create_keys
 
@@ -239,6 +257,31 @@ def _animate(args) -> int:
     progress.done(f"wrote {out}: {anim.n_frames} frames ({anim.duration_s:.1f} s at {anim.fps:g} fps) "
                   f"in {time.monotonic() - t0:.1f} s")
     return 0
+
+
+def _bake(args) -> int:
+    from bridge.bake.batch import bake, print_progress
+    from bridge.bake.project import load_project, parse_formats
+
+    formats = parse_formats(args.formats) if args.formats else None
+    if args.workers < 1:
+        raise InputError("--workers", f"{args.workers} is below 1", "use 1 or more")
+    if args.image is not None and not os.path.isfile(args.image):
+        raise InputError(f"--image {args.image}", "not found", "check the path")
+    project_path = args.project
+    if project_path is None:
+        beside = os.path.join(os.path.dirname(os.path.abspath(args.manifest)), "facebridge.toml")
+        project_path = beside if os.path.isfile(beside) else None
+    project = load_project(project_path, image=args.image)
+    summary = bake(args.manifest, args.out, project, formats=formats, workers=args.workers, ray=args.ray,
+                   progress=None if args.quiet else print_progress())
+    print(f"bake {args.manifest} -> {args.out}\n{summary.table()}")
+    failed = [o for o in summary.outcomes if o.status == "failed"]
+    for o in failed[:10]:
+        print(f"  failed: {o.id or '?'}: {o.error}", file=sys.stderr)
+    if len(failed) > 10:
+        print(f"  … and {len(failed) - 10} more: see {os.path.join(args.out, 'report.json')}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _out_dir(out: str) -> None:
