@@ -30,10 +30,11 @@ demo: $(STAMP)
 # pytest exits 5 when it collected no test: that is a failure here, never a silent pass.
 # Debian packages the tests drive, installed from apt when missing and we are root (as CI is):
 # espeak-ng (viseme training), chromium (the browser monitor), mono-mcs + libzmq5 (the Unity
-# client), cmake + the zmq/msgpack C++ headers (the Unreal client's core).
-TEST_APT := espeak-ng chromium mono-mcs libzmq5 cmake g++ libzmq3-dev cppzmq-dev libmsgpack-cxx-dev
+# client), cmake + the zmq/msgpack C++ headers (the Unreal client's core), node + npm (the
+# Khronos glTF validator that checks bake's .glb).
+TEST_APT := espeak-ng chromium mono-mcs libzmq5 cmake g++ libzmq3-dev cppzmq-dev libmsgpack-cxx-dev nodejs npm
 test: $(TEST_STAMP)
-	@missing=; for c in espeak-ng chromium mcs mono cmake g++; do command -v $$c >/dev/null || missing=1; done; \
+	@missing=; for c in espeak-ng chromium mcs mono cmake g++ node npm; do command -v $$c >/dev/null || missing=1; done; \
 	for f in /usr/include/zmq.hpp /usr/include/msgpack.hpp; do [ -e $$f ] || missing=1; done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then { apt-get update -qq && \
@@ -59,6 +60,7 @@ bench: $(TEST_STAMP)
 	$(PY) bench/soak.py --minutes 10 --monitor
 	$(PY) bench/listening.py --split test --live
 	$(PY) bench/listen_soak.py --minutes 60
+	$(PY) bench/bake.py
 
 clean:
 	rm -rf out build *.egg-info .pytest_cache

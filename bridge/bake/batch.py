@@ -21,10 +21,10 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from bridge.bake.line import MARKER, Job, bake_line, content_key
+from bridge.bake.line import MARKER, Job, content_key, run_job
 from bridge.bake.manifest import read_manifest
 from bridge.bake.project import Project
-from bridge.errors import FacebridgeError, InputError
+from bridge.errors import InputError
 from bridge.outputs.atomic import atomic_open
 
 log = logging.getLogger(__name__)
@@ -173,23 +173,11 @@ def _write_report(out: str, summary: Summary, manifest: str, formats) -> None:
 
 
 # ---------------------------------------------------------------- local worker processes
-def _work(job: Job) -> dict:
-    result = bake_line(job)
-    result["pid"] = os.getpid()
-    return result
-
-
-def _error_text(e: BaseException) -> str:
-    if isinstance(e, FacebridgeError):
-        return str(e)
-    return f"{type(e).__name__}: {e}"
-
-
 def _run_local(jobs: list[Job], workers: int, _ray=None):
     """Yield (job, result, error) as lines finish. Each worker keeps its models loaded for the
     whole batch. At most one line per worker is in flight, so when a worker dies (killed, out
-    of memory) the pool is rebuilt and only those lines are retried, once; a line that was in
-    flight at two deaths is reported as failed."""
+    of memory) the pool is rebuilt and only those lines are retried, each alone; a line that
+    dies again alone is reported as failed."""
     queue = list(reversed(jobs))
     deaths: dict[str, int] = {}
     while queue:
@@ -199,22 +187,26 @@ def _run_local(jobs: list[Job], workers: int, _ray=None):
             broken = False
             while (queue or running) and not broken:
                 while queue and len(running) < workers:
+                    # A line in flight when a worker died runs alone next: only it can be charged.
+                    suspect = deaths.get(queue[-1].line.id, 0) > 0
+                    if running and (suspect or any(deaths.get(j.line.id, 0) for j in running.values())):
+                        break
                     job = queue.pop()
-                    running[pool.submit(_work, job)] = job
+                    running[pool.submit(run_job, job)] = job
                 finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
                 for fut in finished:
                     job = running.pop(fut)
                     try:
-                        yield job, fut.result(), None
+                        result = fut.result()
                     except cf.process.BrokenProcessPool:
                         broken = True
                         running[fut] = job  # retried below with the rest in flight
-                    except Exception as e:  # the line's own failure: report it, go on
-                        yield job, None, _error_text(e)
+                        continue
+                    yield job, (None if "error" in result else result), result.get("error")
             if broken:
                 for job in running.values():
                     deaths[job.line.id] = deaths.get(job.line.id, 0) + 1
-                    if deaths[job.line.id] >= 2:
+                    if deaths[job.line.id] >= 2 and len(running) == 1:
                         yield job, None, "the worker process died twice while baking this line (killed, or out of memory?)"
                     else:
                         log.warning("a worker died; retrying line %s", job.line.id)

@@ -99,6 +99,24 @@ def _reader(folder: str | None):
     return load_reader(folder)
 
 
+def run_job(job: Job) -> dict:
+    """bake_line in a worker -> its result, or {"error": message}. Errors travel as text: an
+    exception object may not survive the trip back to the driver (it broke the pool)."""
+    from bridge.errors import FacebridgeError
+
+    try:
+        result = bake_line(job)
+    except FacebridgeError as e:
+        return {"error": str(e)}
+    except Exception as e:  # a bug or an unexpected input: the line fails, the worker goes on
+        import logging
+
+        logging.getLogger(__name__).exception("line %s", job.line.id)
+        return {"error": f"{type(e).__name__}: {e}"}
+    result["pid"] = os.getpid()
+    return result
+
+
 def bake_line(job: Job) -> dict:
     """-> {"id", "files": {name: bytes}, "frames", "seconds", "rss_mb"}; raises on failure."""
     from bridge.pipeline import animate_avatar, prepare_emotion

@@ -56,11 +56,11 @@ def rest_shape(aligned: np.ndarray) -> np.ndarray:
 def euler_from_rotation(r: np.ndarray) -> tuple[float, float, float]:
     """A head rotation in the aligned frame -> (pitch, yaw, roll) degrees: the inverse of
     bridge.motion.pose.rotations."""
-    m = _FLIP @ r @ _FLIP  # = Rz(roll) @ Ry(-yaw) @ Rx(pitch)
-    b = -np.arcsin(np.clip(m[2, 0], -1.0, 1.0))
-    pitch = np.arctan2(m[2, 1], m[2, 2])
-    roll = np.arctan2(m[1, 0], m[0, 0])
-    return float(np.degrees(pitch)), float(np.degrees(-b)), float(np.degrees(roll))
+    m = _FLIP @ r @ _FLIP  # = Rz(-roll) @ Ry(yaw) @ Rx(-pitch)
+    yaw = -np.arcsin(np.clip(m[2, 0], -1.0, 1.0))
+    pitch = -np.arctan2(m[2, 1], m[2, 2])
+    roll = -np.arctan2(m[1, 0], m[0, 0])
+    return float(np.degrees(pitch)), float(np.degrees(yaw)), float(np.degrees(roll))
 
 
 class PerformanceSolver:
@@ -93,7 +93,7 @@ class PerformanceSolver:
         weights = self._solver.solve((s * (r @ aligned.T)).T + t)
         pitch, yaw, roll = euler_from_rotation(r.T)  # r maps the frame onto rest: the head turned by r.T
         ref = self.reference
-        roll -= float(np.degrees(frame.angle - ref.angle))  # the part the eye line took out (image y is down)
+        roll += float(np.degrees(frame.angle - ref.angle))  # the part the eye line took out (image y is down)
         shift = (frame.origin - ref.origin) / ref.scale * EYE_SPAN_CM
         tz = CAMERA_DISTANCE_CM * (1.0 - ref.scale / frame.scale)
         pose = np.array([pitch, yaw, roll, shift[0], -shift[1], tz])

@@ -18,16 +18,22 @@ _FLIP = np.diag([1.0, -1.0, -1.0])  # aligned frame (y down, z away) <-> y up, z
 
 
 def rotations(angles: np.ndarray) -> np.ndarray:
-    """(F, 3) pitch, yaw, roll in degrees -> (F, 3, 3) rotation matrices in the aligned frame."""
-    p, y, r = np.radians(np.asarray(angles, np.float64).reshape(-1, 3)).T
+    """(F, 3) pitch, yaw, roll in degrees -> (F, 3, 3) rotation matrices in the aligned frame.
+
+    Built in the y-up, z-towards-camera frame (x to the image's right), where a positive
+    right-handed turn about x tips the top of the head towards the camera (chin down), about
+    y turns the face towards the image's right (the subject's left) and about z lowers the
+    subject's left side (towards the right shoulder). The conventions above want chin up,
+    face to the subject's left and the left shoulder: hence -pitch, +yaw, -roll. (Until
+    2026-12 the three signs were the other way round, against this docstring and every
+    engine output: the preview and glTF turned the head opposite to Unity, VMC, Live Link.)"""
+    p, y, r = np.radians(np.asarray(angles, np.float64).reshape(-1, 3)).T * np.array([[-1.0], [1.0], [-1.0]])
     n = len(p)
     rx, ry, rz = np.zeros((n, 3, 3)), np.zeros((n, 3, 3)), np.zeros((n, 3, 3))
     rx[:, 0, 0] = 1
     rx[:, 1, 1], rx[:, 1, 2], rx[:, 2, 1], rx[:, 2, 2] = np.cos(p), -np.sin(p), np.sin(p), np.cos(p)
-    # yaw to the subject's left moves the face towards the image's right (+x) for a camera
-    # facing the subject, i.e. a negative rotation about the up axis.
     ry[:, 1, 1] = 1
-    ry[:, 0, 0], ry[:, 0, 2], ry[:, 2, 0], ry[:, 2, 2] = np.cos(-y), np.sin(-y), -np.sin(-y), np.cos(-y)
+    ry[:, 0, 0], ry[:, 0, 2], ry[:, 2, 0], ry[:, 2, 2] = np.cos(y), np.sin(y), -np.sin(y), np.cos(y)
     rz[:, 2, 2] = 1
     rz[:, 0, 0], rz[:, 0, 1], rz[:, 1, 0], rz[:, 1, 1] = np.cos(r), -np.sin(r), np.sin(r), np.cos(r)
     return _FLIP @ (rz @ ry @ rx) @ _FLIP
