@@ -260,3 +260,36 @@ def test_csv_curves_read_back_as_the_animation(tmp_path):
         write_curves_csv(str(tmp_path / "bad.csv"), anim)
     anim.weights = good
     assert not (tmp_path / "bad.csv").exists() and not (tmp_path / "bad.csv.partial").exists()
+
+
+def _ray_bakers():
+    """Pids of the Ray actor processes baking lines (Ray titles them ray::_Baker...)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if f.read().startswith(b"ray::_Baker"):
+                        pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
+
+
+def test_a_ray_worker_killed_mid_batch_is_restarted_and_its_line_retried(tmp_path):
+    pytest.importorskip("ray")
+    manifest = _project(tmp_path, [[f"line{i}", "hello.wav", "", "", ""] for i in range(6)])
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "bridge", "bake", str(manifest), "--out", str(out),
+                             "--formats", FORMATS, "--workers", "2", "--image", str(tmp_path / "face.png"),
+                             "--ray", "auto"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not (out / "line0" / "bake.json").exists():
+        time.sleep(0.05)
+    bakers = _ray_bakers()
+    assert bakers, "no Ray actor process found"
+    os.kill(bakers[0], signal.SIGKILL)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    rep = _report(out)
+    assert rep["done"] == 6 and rep["failed"] == 0

@@ -29,6 +29,9 @@ from bridge.outputs.atomic import atomic_open
 
 log = logging.getLogger(__name__)
 REPORT = "report.json"
+# One BLAS thread per worker: the workers already fill the cores, and OpenBLAS threads
+# busy-wait between numpy's many small products (as in `serve`).
+WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 @dataclass
@@ -180,6 +183,8 @@ def _run_local(jobs: list[Job], workers: int, _ray=None):
     dies again alone is reported as failed."""
     queue = list(reversed(jobs))
     deaths: dict[str, int] = {}
+    for var, value in WORKER_ENV.items():  # spawned workers inherit it; the user's setting wins
+        os.environ.setdefault(var, value)
     while queue:
         ctx = multiprocessing.get_context("spawn")  # no inherited threads or model sessions
         with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:

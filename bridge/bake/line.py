@@ -138,7 +138,8 @@ def bake_line(job: Job) -> dict:
             with open(os.path.join(tmp, name), "rb") as f:
                 files[name] = f.read()
     marker = {"id": line.id, "key": job.key, "frames": anim.n_frames, "fps": anim.fps,
-              "files": sorted(names.values()), "source": asdict(line) | {"audio": os.path.basename(line.audio)}}
+              "files": sorted(names.values()),
+              "source": {k: v for k, v in asdict(line).items() if k != "row"} | {"audio": os.path.basename(line.audio)}}
     files[MARKER] = (json.dumps(marker, indent=1, sort_keys=True) + "\n").encode()
     return {"id": line.id, "files": files, "frames": anim.n_frames,
             "seconds": time.monotonic() - t0, "rss_mb": rss_mb()}

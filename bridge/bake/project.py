@@ -17,10 +17,14 @@ Rows without a character use [characters.default], or the --image given to bake.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 
 from bridge.errors import InputError
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser, from PyPI
+    import tomli as tomllib
 
 FORMATS = ("json", "csv", "unity-anim", "gltf")
 DEFAULT = "default"

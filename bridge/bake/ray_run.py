@@ -32,14 +32,16 @@ def run_on_ray(jobs, workers: int, address: str):
     except ImportError:
         raise InputError("--ray", "needs Ray, which is not installed",
                          "pip install 'facebridge[ray]' (on the driver and every worker)") from None
+    from bridge.bake.batch import WORKER_ENV
+
     started_here = not ray.is_initialized()
     if started_here:
+        quiet = dict(log_to_driver=False, logging_level=logging.WARNING, runtime_env={"env_vars": WORKER_ENV})
         try:
             if address == "auto":
-                ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
-                         logging_level=logging.WARNING)
+                ray.init(num_cpus=workers, include_dashboard=False, **quiet)
             else:
-                ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+                ray.init(address=address, **quiet)
         except Exception as e:  # ConnectionError and Ray's own types
             raise InputError(f"--ray {address}", f"cannot start or reach Ray ({str(e).splitlines()[0][:160]})",
                              "use auto for a local Ray, or the ray://HEAD:10001 address of a running cluster") from None
