@@ -276,6 +276,8 @@ def _bake(args) -> int:
     summary = bake(args.manifest, args.out, project, formats=formats, workers=args.workers, ray=args.ray,
                    progress=None if args.quiet else print_progress())
     print(f"bake {args.manifest} -> {args.out}\n{summary.table()}")
+    for o in [o for o in summary.outcomes if o.warning][:5]:
+        print(f"  warning: {o.id}: {o.warning}", file=sys.stderr)
     failed = [o for o in summary.outcomes if o.status == "failed"]
     for o in failed[:10]:
         print(f"  failed: {o.id or '?'}: {o.error}", file=sys.stderr)

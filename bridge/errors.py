@@ -21,5 +21,9 @@ class InputError(FacebridgeError):
     """A bad input file or argument."""
 
 
+class AlignmentError(InputError):
+    """The transcript could not be aligned to the audio (wrong text, or the aligner failed)."""
+
+
 class NoFaceError(InputError):
     """The image holds no detectable face."""

@@ -92,6 +92,20 @@ def test_bad_rows_are_reported_each_and_the_good_lines_are_baked(tmp_path):
     assert not (tmp_path / "escape").exists()
 
 
+def test_a_text_that_does_not_align_bakes_from_the_audio_with_a_warning(tmp_path):
+    manifest = _project(tmp_path, [["odd", "hello.wav", "Bananas are yellow and monkeys eat them every single day.",
+                                    "", ""]])
+    out = tmp_path / "out"
+    r = _bake(manifest, out)
+    assert r.returncode == 0, r.stderr
+    line = _report(out)["lines"][0]
+    assert line["status"] == "done" and "forced alignment failed" in line["warning"]
+    assert "baked from the audio alone" in line["warning"] and "warning: odd:" in r.stderr
+    anim = json.loads((out / "odd" / "animation.json").read_text())
+    jaw = np.array(anim["blendshapes"])[:, anim["blendshape_names"].index("jawOpen")]
+    assert jaw.max() > 0.2  # the lips still follow the speech
+
+
 def test_unchanged_lines_are_skipped_and_a_changed_one_is_rebaked(tmp_path):
     manifest = _project(tmp_path, [["a", "hello.wav", HELLO, "", ""], ["b", "hello.wav", "", "sadness", ""]])
     out = tmp_path / "out"

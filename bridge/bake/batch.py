@@ -39,6 +39,7 @@ class Outcome:
     id: str | None
     status: str  # done | skipped | failed
     error: str | None = None
+    warning: str | None = None  # done, but not as asked (e.g. the text did not align)
     seconds: float = 0.0
     row: int = 0
 
@@ -57,8 +58,9 @@ class Summary:
         return 60.0 * self.count("done") / self.seconds if self.seconds > 0 else 0.0
 
     def table(self) -> str:
-        rows = [("done", self.count("done")), ("skipped (unchanged)", self.count("skipped")),
-                ("failed", self.count("failed"))]
+        warned = sum(o.warning is not None for o in self.outcomes)
+        rows = [("done", self.count("done")), ("  of which warned", warned),
+                ("skipped (unchanged)", self.count("skipped")), ("failed", self.count("failed"))]
         lines = [f"  {name:<20} {n:>7}" for name, n in rows]
         lines.append(f"  {'time':<20} {self.seconds:>6.1f}s")
         lines.append(f"  {'lines/min':<20} {self.lines_per_min:>7.1f}")
@@ -104,7 +106,8 @@ def bake(manifest: str, out: str, project: Project, formats: list[str] | None = 
                 except OSError as e:
                     error = f"cannot write {out}/{job.line.id} ({e.strerror})"
             if error is None:
-                summary.outcomes.append(Outcome(job.line.id, "done", seconds=round(result["seconds"], 3), row=job.line.row))
+                summary.outcomes.append(Outcome(job.line.id, "done", warning=result.get("warning"),
+                                                seconds=round(result["seconds"], 3), row=job.line.row))
                 summary.rss_mb.setdefault(result.get("pid", 0), []).append(round(result["rss_mb"], 1))
             else:
                 summary.outcomes.append(Outcome(job.line.id, "failed", error, row=job.line.row))
@@ -163,6 +166,7 @@ def _write_report(out: str, summary: Summary, manifest: str, formats) -> None:
     report = {
         "manifest": os.path.abspath(manifest), "formats": list(formats),
         "done": summary.count("done"), "skipped": summary.count("skipped"), "failed": summary.count("failed"),
+        "warned": sum(o.warning is not None for o in summary.outcomes),
         "seconds": round(summary.seconds, 2), "lines_per_min": round(summary.lines_per_min, 1),
         "lines": [{k: v for k, v in o.__dict__.items() if v not in (None, 0, 0.0) or k == "status"}
                   for o in sorted(summary.outcomes, key=lambda o: o.row)],

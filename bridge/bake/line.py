@@ -118,7 +118,9 @@ def run_job(job: Job) -> dict:
 
 
 def bake_line(job: Job) -> dict:
-    """-> {"id", "files": {name: bytes}, "frames", "seconds", "rss_mb"}; raises on failure."""
+    """-> {"id", "files": {name: bytes}, "frames", "warning", "seconds", "rss_mb"}; raises on
+    failure."""
+    from bridge.errors import AlignmentError
     from bridge.pipeline import animate_avatar, prepare_emotion
     from bridge.speech.audio import load_audio
 
@@ -128,8 +130,16 @@ def bake_line(job: Job) -> dict:
     reader = _reader(c.emotion_model) if line.emotion is None else None
     text, sentences, override, reader = prepare_emotion(line.text, line.emotion, c.emotion_model, text_name, reader)
     audio = load_audio(line.audio)
-    anim = animate_avatar(_avatar(c.image), audio, text=text, sentences=sentences, fps=c.fps, seed=c.seed,
-                          text_name=text_name, override=override, reader=reader, audio_name=f"audio {line.audio}")
+    warning = None
+    try:
+        anim = animate_avatar(_avatar(c.image), audio, text=text, sentences=sentences, fps=c.fps, seed=c.seed,
+                              text_name=text_name, override=override, reader=reader, audio_name=f"audio {line.audio}")
+    except AlignmentError as e:
+        # A batch should not lose a line to the aligner (it fails on some synthetic voices with
+        # the right text): bake it from the audio alone, as without a text, and say so.
+        warning = f"{e}; baked from the audio alone"
+        anim = animate_avatar(_avatar(c.image), audio, fps=c.fps, seed=c.seed, override=override,
+                              reader=reader or _reader(c.emotion_model), audio_name=f"audio {line.audio}")
     names = file_names(line.id, job.formats)
     files = {}
     with tempfile.TemporaryDirectory(prefix="facebridge-bake-") as tmp:
@@ -141,7 +151,7 @@ def bake_line(job: Job) -> dict:
               "files": sorted(names.values()),
               "source": {k: v for k, v in asdict(line).items() if k != "row"} | {"audio": os.path.basename(line.audio)}}
     files[MARKER] = (json.dumps(marker, indent=1, sort_keys=True) + "\n").encode()
-    return {"id": line.id, "files": files, "frames": anim.n_frames,
+    return {"id": line.id, "files": files, "frames": anim.n_frames, "warning": warning,
             "seconds": time.monotonic() - t0, "rss_mb": rss_mb()}
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bridge.errors import InputError
+from bridge.errors import AlignmentError, InputError
 from bridge.speech import text as textmod
 from bridge.speech.audio import RATE, Audio
 
@@ -92,7 +92,7 @@ class Aligner:
         except RuntimeError:
             alignment = None
         if alignment is None:
-            raise InputError(name, "does not match the audio (forced alignment failed)",
+            raise AlignmentError(name, "does not match the audio (forced alignment failed)",
                              "check that the text is what is said, or leave it out to decode the audio")
         phones, out_words = [], []
         for w in alignment:
