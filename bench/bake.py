@@ -57,12 +57,15 @@ def run(name: str, manifest: str, out: str, project, formats, **kw) -> dict:
     s = bake(manifest, out, project, formats=formats, **kw)
     wall = time.monotonic() - t0
     rss = {pid: v for pid, v in s.rss_mb.items() if v}
-    growth = max((v[-1] - min(v[: max(1, len(v) // 10)]) for v in rss.values()), default=0.0)
+    # The first lines load models (the recogniser too, at the first line whose text does not
+    # align): memory steps up early. A leak would keep climbing through the second half.
+    growth = max((v[-1] - v[len(v) // 2] for v in rss.values()), default=0.0)
     row = dict(run=name, seconds=round(wall, 1), done=s.count("done"), skipped=s.count("skipped"),
                warned=sum(o.warning is not None for o in s.outcomes),
                failed=s.count("failed"), lines_per_min=round(60 * (s.count("done") or s.count("skipped")) / wall, 1),
                workers_seen=len(rss), rss_first_mb=[round(v[0]) for v in rss.values()],
-               rss_last_mb=[round(v[-1]) for v in rss.values()], rss_growth_after_warmup_mb=round(growth, 1),
+               rss_last_mb=[round(v[-1]) for v in rss.values()], rss_growth_second_half_mb=round(growth, 1),
+               rss_quartiles_mb=[[round(v[min(len(v) - 1, k * len(v) // 4)]) for k in range(5)] for v in rss.values()],
                errors=[f"{o.id}: {o.error}" for o in s.outcomes if o.status == "failed"][:5])
     print(json.dumps(row), flush=True)
     return row

@@ -127,7 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--out", required=True, help="output folder (one folder per line, report.json)")
     b.add_argument("--formats", help="comma-separated: json,csv,unity-anim,gltf (default: all, or the project's)")
     b.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 1)), help="local worker processes "
-                   "(default: one per CPU core; each holds the models, about 400 MB)")
+                   "(default: one per CPU core; each holds the models, about 350 MB)")
     b.add_argument("--ray", metavar="ADDRESS", help="run on Ray instead: auto (start a local Ray) or "
                    "ray://HEAD:10001 (a cluster; needs facebridge[ray])")
     b.add_argument("--project", metavar="TOML", help="facebridge.toml with characters and settings (default: "

@@ -69,7 +69,8 @@ class Summary:
 
 def bake(manifest: str, out: str, project: Project, formats: list[str] | None = None, workers: int = 1,
          ray: str | None = None, progress=None) -> Summary:
-    """progress(done, total, eta_s) is called as lines finish."""
+    """progress(done, total, eta_s) is called as lines finish. Workers are spawned processes:
+    a script calling this needs the usual `if __name__ == "__main__":` guard."""
     t0 = time.monotonic()
     lines, row_errors = read_manifest(manifest)
     _prepare_out(out)
