@@ -125,16 +125,25 @@ def test_unchanged_lines_are_skipped_and_a_changed_one_is_rebaked(tmp_path):
     assert _report(out)["done"] == 2 and sorted(os.listdir(out / "a")) == ["bake.json", "curves.csv"]
 
 
+def _start(manifest, out, workers, *extra, **popen):
+    """A bake running in the background (the real CLI), to kill things under it."""
+    return subprocess.Popen([sys.executable, "-m", "bridge", "bake", str(manifest), "--out", str(out),
+                             "--formats", FORMATS, "--workers", str(workers),
+                             "--image", str(manifest.parent / "face.png"), *extra], cwd=ROOT, **popen)
+
+
+def _wait_for(path, seconds=180):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not path.exists():
+        time.sleep(0.05)
+
+
 def test_a_killed_bake_resumes_and_leaves_nothing_half_written(tmp_path):
     rows = [[f"line{i}", "hello.wav", "", "", ""] for i in range(8)]
     manifest = _project(tmp_path, rows)
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "bridge", "bake", str(manifest), "--out", str(out),
-                             "--formats", FORMATS, "--workers", "1", "--image", str(tmp_path / "face.png")],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (out / "line1" / "bake.json").exists():
-        time.sleep(0.05)
+    proc = _start(manifest, out, 1, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    _wait_for(out / "line1" / "bake.json")
     os.killpg(proc.pid, signal.SIGKILL)  # the driver and its workers, mid-batch
     proc.wait()
     finished = [d for d in os.listdir(out) if not d.startswith(".") and d != "report.json"]
@@ -171,12 +180,8 @@ def test_a_worker_killed_mid_batch_is_replaced_and_its_line_retried(tmp_path):
     rows = [[f"line{i}", "hello.wav", "", "", ""] for i in range(6)]
     manifest = _project(tmp_path, rows)
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "bridge", "bake", str(manifest), "--out", str(out),
-                             "--formats", FORMATS, "--workers", "2", "--image", str(tmp_path / "face.png")],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (out / "line0" / "bake.json").exists():
-        time.sleep(0.05)
+    proc = _start(manifest, out, 2, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(out / "line0" / "bake.json")
     workers = _workers_of(proc.pid)
     assert workers, "no worker process found"
     os.kill(workers[0], signal.SIGKILL)
@@ -294,12 +299,8 @@ def test_a_ray_worker_killed_mid_batch_is_restarted_and_its_line_retried(tmp_pat
     pytest.importorskip("ray")
     manifest = _project(tmp_path, [[f"line{i}", "hello.wav", "", "", ""] for i in range(6)])
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "bridge", "bake", str(manifest), "--out", str(out),
-                             "--formats", FORMATS, "--workers", "2", "--image", str(tmp_path / "face.png"),
-                             "--ray", "auto"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and not (out / "line0" / "bake.json").exists():
-        time.sleep(0.05)
+    proc = _start(manifest, out, 2, "--ray", "auto", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(out / "line0" / "bake.json")
     bakers = _ray_bakers()
     assert bakers, "no Ray actor process found"
     os.kill(bakers[0], signal.SIGKILL)
