@@ -61,7 +61,7 @@ def run(name: str, manifest: str, out: str, project, formats, **kw) -> dict:
     # align): memory steps up early. A leak would keep climbing through the second half.
     growth = max((v[-1] - v[len(v) // 2] for v in rss.values()), default=0.0)
     row = dict(run=name, seconds=round(wall, 1), done=s.count("done"), skipped=s.count("skipped"),
-               warned=sum(o.warning is not None for o in s.outcomes),
+               warned=s.warned,
                failed=s.count("failed"), lines_per_min=round(60 * (s.count("done") or s.count("skipped")) / wall, 1),
                workers_seen=len(rss), rss_first_mb=[round(v[0]) for v in rss.values()],
                rss_last_mb=[round(v[-1]) for v in rss.values()], rss_growth_second_half_mb=round(growth, 1),

@@ -47,8 +47,7 @@ from bridge.face import topology as T  # noqa: E402
 from bridge.motion import arkit  # noqa: E402
 from bridge.motion.solver import ReadBack  # noqa: E402
 from bridge.pipeline import Avatar, animate  # noqa: E402
-from bridge.render.gan import GanRenderer  # noqa: E402
-from bridge.render.warp import WarpRenderer  # noqa: E402
+from bridge.render import make_renderer  # noqa: E402
 
 EMOTIONS = [l for l in LABELS if l != "neutral"]
 FOREHEAD = [10, 151, 9, 109, 338, 67, 297]  # in the head fit before (topology.RIGID says why not)
@@ -61,14 +60,15 @@ def face_path(name: str) -> str:
     return os.path.join(DATA, "faces", "images", name + ".jpg")
 
 
-def make_renderer(kind: str, avatar: Avatar):
-    return (GanRenderer if kind == "generator" else WarpRenderer)(avatar.image, avatar.points)
+def renderer_for(kind: str, avatar: Avatar):
+    """--renderer warp|generator -> the renderer animate uses for it (warp, gan)."""
+    return make_renderer("gan" if kind == "generator" else "warp", avatar.image, avatar.points)
 
 
 def single_shapes(face: str, kind: str) -> dict:
     """Part 1 -> {shape: {"now": top shape read back, "before": ...}} for one face."""
     avatar = Avatar.from_image(load_image(face_path(face)))
-    renderer = make_renderer(kind, avatar)
+    renderer = renderer_for(kind, avatar)
     weights = {"neutral": np.zeros(arkit.N)}
     for name in OUTPUTS:
         if name != "jawOpen":  # speech owns the jaw; the expression never drives it
@@ -97,7 +97,7 @@ def side_free(name: str) -> str:
 
 def render_and_solve(anim, kind: str):
     """Render every frame, track it, solve it -> (F, len(OUTPUTS)) measured weights, frames."""
-    renderer = make_renderer(kind, anim.avatar)
+    renderer = renderer_for(kind, anim.avatar)
     frames, tracked = [], []
     with FaceMeshDetector(video=True, max_faces=1) as det:
         for lm in anim.landmarks():

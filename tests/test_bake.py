@@ -138,11 +138,48 @@ def _wait_for(path, seconds=180):
         time.sleep(0.05)
 
 
-def test_a_killed_bake_resumes_and_leaves_nothing_half_written(tmp_path):
-    rows = [[f"line{i}", "hello.wav", "", "", ""] for i in range(8)]
-    manifest = _project(tmp_path, rows)
+def _processes():
+    """(pid, parent pid, command line) of every process (Linux /proc)."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    yield int(entry), ppid, f.read()
+            except OSError:
+                pass
+
+
+def _workers_of(pid):
+    """Pids of the spawned worker processes below pid."""
+    return [p for p, ppid, cmd in _processes() if ppid == pid and b"spawn_main" in cmd]
+
+
+def _kill_one_and_finish(proc, pids, out, lines):
+    """SIGKILL the first of pids (a worker of the running bake proc); the bake must still
+    finish every line. -> its stderr."""
+    assert pids, "no worker process found"
+    os.kill(pids[0], signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    rep = _report(out)
+    assert rep["done"] == lines and rep["failed"] == 0
+    return stderr
+
+
+def _running_bake(tmp_path, lines, workers, *extra, **popen):
+    """A background bake of `lines` copies of the sample line, once its first line is done."""
+    manifest = _project(tmp_path, [[f"line{i}", "hello.wav", "", "", ""] for i in range(lines)])
     out = tmp_path / "out"
-    proc = _start(manifest, out, 1, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = _start(manifest, out, workers, *extra, **popen)
+    _wait_for(out / "line0" / "bake.json")
+    return proc, out, manifest
+
+
+def test_a_killed_bake_resumes_and_leaves_nothing_half_written(tmp_path):
+    proc, out, manifest = _running_bake(tmp_path, 8, 1, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        start_new_session=True)
     _wait_for(out / "line1" / "bake.json")
     os.killpg(proc.pid, signal.SIGKILL)  # the driver and its workers, mid-batch
     proc.wait()
@@ -158,38 +195,10 @@ def test_a_killed_bake_resumes_and_leaves_nothing_half_written(tmp_path):
     assert not [d for d in os.listdir(out) if d.startswith(".")]  # the killed run's staging is gone
 
 
-def _workers_of(pid):
-    """Pids of the spawned worker processes below pid (Linux /proc)."""
-    kids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmd = f.read()
-        except OSError:
-            continue
-        if ppid == pid and b"spawn_main" in cmd:
-            kids.append(int(entry))
-    return kids
-
-
 def test_a_worker_killed_mid_batch_is_replaced_and_its_line_retried(tmp_path):
-    rows = [[f"line{i}", "hello.wav", "", "", ""] for i in range(6)]
-    manifest = _project(tmp_path, rows)
-    out = tmp_path / "out"
-    proc = _start(manifest, out, 2, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _wait_for(out / "line0" / "bake.json")
-    workers = _workers_of(proc.pid)
-    assert workers, "no worker process found"
-    os.kill(workers[0], signal.SIGKILL)
-    stdout, stderr = proc.communicate(timeout=300)
-    assert proc.returncode == 0, stderr
+    proc, out, _ = _running_bake(tmp_path, 6, 2, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stderr = _kill_one_and_finish(proc, _workers_of(proc.pid), out, 6)
     assert "a worker died; retrying line" in stderr
-    rep = _report(out)
-    assert rep["done"] == 6 and rep["failed"] == 0
 
 
 def test_ray_bakes_the_same_bytes_as_the_local_pool(tmp_path):
@@ -283,28 +292,11 @@ def test_csv_curves_read_back_as_the_animation(tmp_path):
 
 def _ray_bakers():
     """Pids of the Ray actor processes baking lines (Ray titles them ray::_Baker...)."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    if f.read().startswith(b"ray::_Baker"):
-                        pids.append(int(entry))
-            except OSError:
-                pass
-    return pids
+    return [p for p, _, cmd in _processes() if cmd.startswith(b"ray::_Baker")]
 
 
 def test_a_ray_worker_killed_mid_batch_is_restarted_and_its_line_retried(tmp_path):
     pytest.importorskip("ray")
-    manifest = _project(tmp_path, [[f"line{i}", "hello.wav", "", "", ""] for i in range(6)])
-    out = tmp_path / "out"
-    proc = _start(manifest, out, 2, "--ray", "auto", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _wait_for(out / "line0" / "bake.json")
-    bakers = _ray_bakers()
-    assert bakers, "no Ray actor process found"
-    os.kill(bakers[0], signal.SIGKILL)
-    stdout, stderr = proc.communicate(timeout=300)
-    assert proc.returncode == 0, stderr
-    rep = _report(out)
-    assert rep["done"] == 6 and rep["failed"] == 0
+    proc, out, _ = _running_bake(tmp_path, 6, 2, "--ray", "auto", stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+    _kill_one_and_finish(proc, _ray_bakers(), out, 6)

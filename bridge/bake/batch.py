@@ -19,7 +19,7 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bridge.bake.line import MARKER, Job, content_key, run_job
 from bridge.bake.manifest import read_manifest
@@ -54,12 +54,15 @@ class Summary:
         return sum(o.status == status for o in self.outcomes)
 
     @property
+    def warned(self) -> int:
+        return sum(o.warning is not None for o in self.outcomes)
+
+    @property
     def lines_per_min(self) -> float:
         return 60.0 * self.count("done") / self.seconds if self.seconds > 0 else 0.0
 
     def table(self) -> str:
-        warned = sum(o.warning is not None for o in self.outcomes)
-        rows = [("done", self.count("done")), ("  of which warned", warned),
+        rows = [("done", self.count("done")), ("  of which warned", self.warned),
                 ("skipped (unchanged)", self.count("skipped")), ("failed", self.count("failed"))]
         lines = [f"  {name:<20} {n:>7}" for name, n in rows]
         lines.append(f"  {'time':<20} {self.seconds:>6.1f}s")
@@ -85,7 +88,7 @@ def bake(manifest: str, out: str, project: Project, formats: list[str] | None = 
             continue
         job = Job(line, character, formats, project.renderer_path, project.head_path)
         try:
-            job = Job(**{**job.__dict__, "key": content_key(job)})
+            job = replace(job, key=content_key(job))
         except OSError as e:
             what = "audio" if e.filename == line.audio else "image" if e.filename == character.image else "file"
             hint = "check the path (relative to the manifest)" if what == "audio" else "check the character's image"
@@ -167,7 +170,7 @@ def _write_report(out: str, summary: Summary, manifest: str, formats) -> None:
     report = {
         "manifest": os.path.abspath(manifest), "formats": list(formats),
         "done": summary.count("done"), "skipped": summary.count("skipped"), "failed": summary.count("failed"),
-        "warned": sum(o.warning is not None for o in summary.outcomes),
+        "warned": summary.warned,
         "seconds": round(summary.seconds, 2), "lines_per_min": round(summary.lines_per_min, 1),
         "lines": [{k: v for k, v in o.__dict__.items() if v not in (None, 0, 0.0) or k == "status"}
                   for o in sorted(summary.outcomes, key=lambda o: o.row)],

@@ -66,7 +66,7 @@ def content_key(job: Job) -> str:
     parts = {
         "version": __version__, "models": models_digest(),
         "audio": _file_digest(line.audio), "text": line.text, "emotion": line.emotion,
-        "image": _file_digest(c.image), "fps": c.fps, "seed": c.seed,
+        "image": _shared_digest(c.image), "fps": c.fps, "seed": c.seed,
         "emotion_model": _folder_digest(c.emotion_model) if c.emotion_model else None,
         "formats": sorted(job.formats), "renderer_path": job.renderer_path, "head_path": job.head_path,
     }
@@ -78,8 +78,20 @@ def _folder_digest(folder: str) -> str:
     for root, dirs, files in sorted(os.walk(folder)):
         dirs.sort()
         for name in sorted(files):
-            h.update(_file_digest(os.path.join(root, name)).encode())
+            h.update(_shared_digest(os.path.join(root, name)).encode())
     return h.hexdigest()
+
+
+def _shared_digest(path: str) -> str:
+    """_file_digest of an input many lines share (a character's face, its emotion model's
+    files): read once per batch, not once per line; a file changed since is read again."""
+    st = os.stat(path)
+    return _digest_of(path, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=1024)
+def _digest_of(path: str, size: int, mtime_ns: int) -> str:
+    return _file_digest(path)
 
 
 # ---------------------------------------------------------------- in the worker
@@ -139,7 +151,7 @@ def bake_line(job: Job) -> dict:
         # the right text): bake it from the audio alone, as without a text, and say so.
         warning = f"{e}; baked from the audio alone"
         anim = animate_avatar(_avatar(c.image), audio, fps=c.fps, seed=c.seed, override=override,
-                              reader=reader or _reader(c.emotion_model), audio_name=f"audio {line.audio}")
+                              reader=reader, audio_name=f"audio {line.audio}")
     names = file_names(line.id, job.formats)
     files = {}
     with tempfile.TemporaryDirectory(prefix="facebridge-bake-") as tmp:

@@ -71,9 +71,10 @@ def rigid_align(src: np.ndarray, dst: np.ndarray, idx=T.RIGID):
     return s, r, t
 
 
-def unpose(tracked: np.ndarray, neutral: np.ndarray) -> np.ndarray:
-    """Remove head motion: map tracked aligned landmarks rigidly onto the neutral's pose."""
-    s, r, t = rigid_align(tracked, neutral)
+def unpose(tracked: np.ndarray, neutral: np.ndarray, idx=T.RIGID) -> np.ndarray:
+    """Remove head motion: map tracked aligned landmarks rigidly onto the neutral's pose
+    (fitted on the points idx)."""
+    s, r, t = rigid_align(tracked, neutral, idx)
     return (s * (r @ tracked.T)).T + t
 
 
@@ -88,9 +89,5 @@ class ReadBack:
 
     def __call__(self, tracked: np.ndarray) -> np.ndarray:
         """(F, 478, 3) tracked pixels -> (F, 52) weights."""
-        still = []
-        for p in tracked:
-            a = FaceFrame.from_points(p).to_aligned(p)
-            s, r, t = rigid_align(a, self.neutral, self.rigid)
-            still.append((s * (r @ a.T)).T + t)
+        still = [unpose(FaceFrame.from_points(p).to_aligned(p), self.neutral, self.rigid) for p in tracked]
         return self.solver.solve(np.array(still))

@@ -141,26 +141,13 @@ def vertex_normals(verts: np.ndarray, tris: np.ndarray) -> np.ndarray:
 def _quaternions(m: np.ndarray) -> np.ndarray:
     """(F, 3, 3) rotation matrices -> (F, 4) unit quaternions (x, y, z, w), each on the same
     hemisphere as the previous one so LINEAR (slerp) takes the short way."""
-    q = np.empty((len(m), 4))
-    for i, r in enumerate(m):
-        # Shepperd: divide by the largest of the four candidate components (no cancellation).
-        t = np.trace(r)
-        k = int(np.argmax([t, r[0, 0], r[1, 1], r[2, 2]]))
-        if k == 0:
-            s = 2.0 * np.sqrt(1.0 + t)
-            q[i] = [(r[2, 1] - r[1, 2]) / s, (r[0, 2] - r[2, 0]) / s, (r[1, 0] - r[0, 1]) / s, s / 4]
-        elif k == 1:
-            s = 2.0 * np.sqrt(1.0 + r[0, 0] - r[1, 1] - r[2, 2])
-            q[i] = [s / 4, (r[0, 1] + r[1, 0]) / s, (r[0, 2] + r[2, 0]) / s, (r[2, 1] - r[1, 2]) / s]
-        elif k == 2:
-            s = 2.0 * np.sqrt(1.0 + r[1, 1] - r[0, 0] - r[2, 2])
-            q[i] = [(r[0, 1] + r[1, 0]) / s, s / 4, (r[1, 2] + r[2, 1]) / s, (r[0, 2] - r[2, 0]) / s]
-        else:
-            s = 2.0 * np.sqrt(1.0 + r[2, 2] - r[0, 0] - r[1, 1])
-            q[i] = [(r[0, 2] + r[2, 0]) / s, (r[1, 2] + r[2, 1]) / s, s / 4, (r[1, 0] - r[0, 1]) / s]
-        if i and q[i] @ q[i - 1] < 0:
+    from scipy.spatial.transform import Rotation
+
+    q = Rotation.from_matrix(m).as_quat()
+    for i in range(1, len(q)):
+        if q[i] @ q[i - 1] < 0:
             q[i] = -q[i]
-    return q / np.linalg.norm(q, axis=1, keepdims=True)
+    return q
 
 
 def head_motion(head_pose: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
