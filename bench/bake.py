@@ -60,7 +60,7 @@ def run(name: str, manifest: str, out: str, project, formats, **kw) -> dict:
     # The first lines load models (the recogniser too, at the first line whose text does not
     # align): memory steps up early. A leak would keep climbing through the second half.
     growth = max((v[-1] - v[len(v) // 2] for v in rss.values()), default=0.0)
-    row = dict(run=name, seconds=round(wall, 1), done=s.count("done"), skipped=s.count("skipped"),
+    row = dict(run=name, seconds=round(wall, 3), done=s.count("done"), skipped=s.count("skipped"),
                warned=s.warned,
                failed=s.count("failed"), lines_per_min=round(60 * (s.count("done") or s.count("skipped")) / wall, 1),
                workers_seen=len(rss), rss_first_mb=[round(v[0]) for v in rss.values()],
